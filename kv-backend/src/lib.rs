@@ -1,0 +1,1 @@
+//! Redis-compatible key-value server.

@@ -1,0 +1,1 @@
+//! Network-namespace topologies for the end-to-end tests and the demo.
