@@ -25,12 +25,23 @@ pub fn build_ebpf_object(workspace_root: &Path, target_dir: &Path) -> Result<Pat
     };
     let mut cmd = Command::new("rustup");
     cmd.current_dir(workspace_root)
-        .args(["run", "nightly", "cargo", "build", "--release", "-p", "lb-ebpf"])
+        .args([
+            "run",
+            "nightly",
+            "cargo",
+            "build",
+            "--release",
+            "-p",
+            "lb-ebpf",
+        ])
         .args(["--target", BPF_TARGET, "-Z", "build-std=core"])
         .arg("--target-dir")
         .arg(target_dir)
         .env("PATH", path)
-        .env("CARGO_ENCODED_RUSTFLAGS", "-Cdebuginfo=2\x1f-Clink-arg=--btf");
+        .env(
+            "CARGO_ENCODED_RUSTFLAGS",
+            "-Cdebuginfo=2\x1f-Clink-arg=--btf",
+        );
     // Variables a parent cargo or rustup sets that would pin the nested
     // build to the stable toolchain or to the host's flags.
     for var in [

@@ -7,6 +7,8 @@
 //! testbed     up [--mode dr|tun|nat|all] | down | exec NODE -- CMD
 //! bench       dataplane | kv | coord | e2e | failover
 
+mod bench_coord;
+mod bench_kv;
 mod ebpf_build;
 mod setup;
 mod util;
@@ -36,7 +38,8 @@ fn run() -> Result<()> {
         "setup" => setup::run(&root),
         "build-ebpf" => {
             let target_dir = root.join("target").join("ebpf");
-            let obj = ebpf_build::build_ebpf_object(&root, &target_dir).map_err(anyhow::Error::msg)?;
+            let obj =
+                ebpf_build::build_ebpf_object(&root, &target_dir).map_err(anyhow::Error::msg)?;
             println!("{}", obj.display());
             Ok(())
         }
@@ -44,6 +47,11 @@ fn run() -> Result<()> {
             setup::run(&root)?;
             run_tests(&root, rest)
         }
+        "bench" => match rest.first().map(String::as_str) {
+            Some("kv") => bench_kv::run(&root),
+            Some("coord") => bench_coord::run(&root),
+            _ => bail!("usage: cargo xtask bench dataplane|kv|coord|e2e|failover"),
+        },
         other => bail!("unknown command `{other}`\n{}", usage()),
     }
 }
@@ -54,15 +62,39 @@ fn run_tests(root: &std::path::Path, rest: &[String]) -> Result<()> {
     let fast = rest.iter().any(|a| a == "--fast");
     let e2e_only = rest.iter().any(|a| a == "--e2e");
     if !e2e_only {
-        util::cargo(root, &["test", "--release", "--workspace", "--exclude", "lb-ebpf", "--exclude", "testbed"])?;
+        util::cargo(
+            root,
+            &[
+                "test",
+                "--release",
+                "--workspace",
+                "--exclude",
+                "lb-ebpf",
+                "--exclude",
+                "testbed",
+            ],
+        )?;
     }
     if !fast {
-        util::cargo(root, &["test", "--release", "-p", "testbed", "--", "--test-threads=1"])?;
+        util::cargo(
+            root,
+            &[
+                "test",
+                "--release",
+                "-p",
+                "testbed",
+                "--",
+                "--test-threads=1",
+            ],
+        )?;
     }
     Ok(())
 }
 
 fn workspace_root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    manifest.parent().expect("xtask lives in the workspace").to_path_buf()
+    manifest
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
 }

@@ -66,7 +66,9 @@ fn dpkg_installed(package: &str) -> bool {
 fn pip_packages() -> Result<()> {
     let missing: Vec<&str> = PIP_PACKAGES
         .iter()
-        .filter(|(module, _)| !succeeds(Command::new("python3").args(["-c", &format!("import {module}")])))
+        .filter(|(module, _)| {
+            !succeeds(Command::new("python3").args(["-c", &format!("import {module}")]))
+        })
         .map(|(_, spec)| *spec)
         .collect();
     if missing.is_empty() {
@@ -83,7 +85,10 @@ fn rust_src() -> Result<()> {
         .args(["component", "list", "--installed", "--toolchain", "nightly"])
         .output()
         .context("rustup")?;
-    if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.starts_with("rust-src")) {
+    if String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .any(|l| l.starts_with("rust-src"))
+    {
         return Ok(());
     }
     eprintln!("setup: adding rust-src to nightly");
@@ -136,7 +141,11 @@ fn bpf_linker() -> Result<()> {
     eprintln!("setup: building bpf-linker {BPF_LINKER_VERSION} against {llvm} (about a minute)");
     run(Command::new("cargo")
         .args(["install", "bpf-linker", "--version", BPF_LINKER_VERSION])
-        .args(["--no-default-features", "--features", &format!("llvm-{major}")])
+        .args([
+            "--no-default-features",
+            "--features",
+            &format!("llvm-{major}"),
+        ])
         .arg("--force")
         .arg("--root")
         .arg(&home)

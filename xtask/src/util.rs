@@ -13,7 +13,9 @@ pub fn cargo(root: &Path, args: &[&str]) -> Result<()> {
 /// Runs a command, inheriting the output, and fails on a non-zero exit.
 pub fn run(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
-    let status = cmd.status().with_context(|| format!("cannot start {shown}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
     if !status.success() {
         bail!("{shown} failed: {status}");
     }

@@ -450,7 +450,6 @@ pub struct LbConfig {
     pub timeouts: Timeouts,
 }
 
-
 #[cfg(feature = "user")]
 mod pod {
     use super::*;
