@@ -3,7 +3,7 @@
 //! second run costs a few seconds.
 
 use crate::ebpf_build::cargo_home;
-use crate::util::{run, succeeds};
+use crate::util::{run as run_cmd, succeeds};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::process::Command;
@@ -28,15 +28,13 @@ const PIP_PACKAGES: &[(&str, &str)] = &[("redis", "redis"), ("kazoo", "kazoo")];
 
 const BPF_LINKER_VERSION: &str = "0.13.0";
 
-pub fn run_setup(_root: &Path) -> Result<()> {
+pub fn run(_root: &Path) -> Result<()> {
     apt_packages()?;
     pip_packages()?;
     rust_src()?;
     bpf_linker()?;
     Ok(())
 }
-
-pub use run_setup as run;
 
 fn apt_packages() -> Result<()> {
     let missing: Vec<&str> = APT_PACKAGES
@@ -48,11 +46,13 @@ fn apt_packages() -> Result<()> {
         return Ok(());
     }
     eprintln!("setup: installing {}", missing.join(" "));
-    run(Command::new("apt-get").arg("update").arg("-qq"))?;
-    run(Command::new("apt-get")
-        .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive"))
+    run_cmd(Command::new("apt-get").arg("update").arg("-qq"))?;
+    run_cmd(
+        Command::new("apt-get")
+            .args(["install", "-y", "-qq", "--no-install-recommends"])
+            .args(&missing)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )
 }
 
 fn dpkg_installed(package: &str) -> bool {
@@ -75,9 +75,11 @@ fn pip_packages() -> Result<()> {
         return Ok(());
     }
     eprintln!("setup: pip installing {}", missing.join(" "));
-    run(Command::new("python3")
-        .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
-        .args(&missing))
+    run_cmd(
+        Command::new("python3")
+            .args(["-m", "pip", "install", "-q", "--disable-pip-version-check"])
+            .args(&missing),
+    )
 }
 
 fn rust_src() -> Result<()> {
@@ -92,7 +94,7 @@ fn rust_src() -> Result<()> {
         return Ok(());
     }
     eprintln!("setup: adding rust-src to nightly");
-    run(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))
+    run_cmd(Command::new("rustup").args(["component", "add", "rust-src", "--toolchain", "nightly"]))
 }
 
 /// bpf-linker must link the same libLLVM as the nightly rustc; see
@@ -139,19 +141,21 @@ fn bpf_linker() -> Result<()> {
         std::os::unix::fs::symlink(&target, &link)?;
     }
     eprintln!("setup: building bpf-linker {BPF_LINKER_VERSION} against {llvm} (about a minute)");
-    run(Command::new("cargo")
-        .args(["install", "bpf-linker", "--version", BPF_LINKER_VERSION])
-        .args([
-            "--no-default-features",
-            "--features",
-            &format!("llvm-{major}"),
-        ])
-        .arg("--force")
-        .arg("--root")
-        .arg(&home)
-        .env("LLVM_PREFIX", &prefix)
-        .env_remove("RUSTUP_TOOLCHAIN")
-        .env_remove("CARGO_TARGET_DIR"))?;
+    run_cmd(
+        Command::new("cargo")
+            .args(["install", "bpf-linker", "--version", BPF_LINKER_VERSION])
+            .args([
+                "--no-default-features",
+                "--features",
+                &format!("llvm-{major}"),
+            ])
+            .arg("--force")
+            .arg("--root")
+            .arg(&home)
+            .env("LLVM_PREFIX", &prefix)
+            .env_remove("RUSTUP_TOOLCHAIN")
+            .env_remove("CARGO_TARGET_DIR"),
+    )?;
     std::fs::write(&stamp, wanted_stamp)?;
     Ok(())
 }
