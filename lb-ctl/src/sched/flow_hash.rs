@@ -1,70 +1,45 @@
 //! The flow hash the data plane uses for `sh`, `dh` and `mh` lookups.
 //!
-//! The XDP program must compute exactly these functions; they live here so
-//! that user space (tests, `lbctl`) can predict which real server a flow
-//! gets.
+//! The one definition lives in `lb_common::flow_hash`, compiled into both
+//! the XDP program and user space, so the two can never drift apart; this
+//! module re-exports it under the names user space uses and adds the slot
+//! arithmetic of the data plane, so tests and tools can predict which real
+//! server a flow gets.
 //!
-//! # Definition
+//! Inputs are the raw values as the packet holds them and `lb-common`
+//! stores them: the address is the network-order `u32` loaded straight from
+//! the IPv4 header, the port the network-order `u16`.
 //!
-//! Both functions are MurmurHash3_x86_32 (Austin Appleby's public-domain
-//! hash) with seed 0, over one or two 32-bit little-endian blocks, fully
-//! unrolled (no loops, no tables, so the eBPF verifier is happy):
-//!
-//! ```text
-//! mix(h, k):  k *= 0xcc9e2d51; k = rotl32(k, 15); k *= 0x1b873593;
-//!             h ^= k; h = rotl32(h, 13); h = h * 5 + 0xe6546b64
-//! fmix32(h):  h ^= h >> 16; h *= 0x85ebca6b; h ^= h >> 13;
-//!             h *= 0xc2b2ae35; h ^= h >> 16
-//!
-//! hash_u32(x)             = fmix32(mix(0, x) ^ 4)
-//! hash_addr_port(a, p)    = fmix32(mix(mix(0, a), p as u32) ^ 8)
-//! ```
-//!
-//! All arithmetic wraps modulo 2^32. `x`, `a` and `p` are the raw values
-//! as the packet holds them and `lb-common` stores them: the address is the
-//! network-order `u32` loaded straight from the IPv4 header (so on a
-//! little-endian host `hash_u32(addr)` is MurmurHash3 over the four address
-//! octets), the port is the network-order `u16` zero-extended to 32 bits.
-//!
-//! Data-plane lookups:
-//! - `sh`: `ring[hash_u32(saddr) % 256]`
-//! - `dh`: `ring[hash_u32(daddr) % 256]`
-//! - `mh`: `ring[hash_addr_port(saddr, sport) % 65537]`
+//! Data-plane lookups (`ring_len` = the ring's length, 256 for `sh`/`dh`,
+//! the Maglev table size for `mh`):
+//! - `sh`: `ring[hash_u32(saddr) % ring_len]`
+//! - `dh`: `ring[hash_u32(daddr) % ring_len]`
+//! - `mh`: `ring[hash_addr_port(saddr, sport) % ring_len]`
 
-const C1: u32 = 0xcc9e_2d51;
-const C2: u32 = 0x1b87_3593;
+use super::NO_REAL;
+use lb_common::{FlowKey, Scheduler};
 
-/// One MurmurHash3_x86_32 body round: folds the 32-bit block `k` into `h`.
-#[inline(always)]
-const fn mix(h: u32, k: u32) -> u32 {
-    let k = k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
-    (h ^ k)
-        .rotate_left(13)
-        .wrapping_mul(5)
-        .wrapping_add(0xe654_6b64)
-}
+pub use lb_common::flow_hash::hash_addr_port;
 
-/// MurmurHash3's final avalanche.
-#[inline(always)]
-const fn fmix32(mut h: u32) -> u32 {
-    h ^= h >> 16;
-    h = h.wrapping_mul(0x85eb_ca6b);
-    h ^= h >> 13;
-    h = h.wrapping_mul(0xc2b2_ae35);
-    h ^= h >> 16;
-    h
-}
-
-/// Hash of one address (network-order raw `u32`), for `sh` and `dh`.
+/// Hash of one network-order address (`sh`, `dh`).
 #[inline]
 pub const fn hash_u32(x: u32) -> u32 {
-    fmix32(mix(0, x) ^ 4)
+    lb_common::flow_hash::hash_addr(x)
 }
 
-/// Hash of an address and a port (both network-order raw values), for `mh`.
-#[inline]
-pub const fn hash_addr_port(addr: u32, port: u16) -> u32 {
-    fmix32(mix(mix(0, addr), port as u32) ^ 8)
+/// The real server the data plane picks for a new `flow` of a hash-based
+/// service (`sh`, `dh`, `mh`) whose ring is `ring`. `None` for the other
+/// schedulers, an empty ring, or a [`NO_REAL`] slot.
+pub fn predict_real(scheduler: Scheduler, ring: &[u32], flow: &FlowKey) -> Option<u32> {
+    let hash = match scheduler {
+        Scheduler::Sh => hash_u32(flow.saddr),
+        Scheduler::Dh => hash_u32(flow.daddr),
+        Scheduler::Mh => hash_addr_port(flow.saddr, flow.sport),
+        Scheduler::Rr | Scheduler::Wrr | Scheduler::Lc | Scheduler::Wlc => return None,
+    };
+    let len = u32::try_from(ring.len()).ok().filter(|&len| len > 0)?;
+    let id = ring[(hash % len) as usize];
+    (id != NO_REAL).then_some(id)
 }
 
 #[cfg(test)]
@@ -73,54 +48,45 @@ mod tests {
     use lb_common::{ip_to_net, port_to_net};
     use std::net::Ipv4Addr;
 
-    /// Reference MurmurHash3_x86_32 over any byte string, written from the
-    /// algorithm's description, to check the unrolled versions against the
-    /// published test vectors.
-    fn murmur3_32(data: &[u8], seed: u32) -> u32 {
-        let mut h = seed;
-        let mut blocks = data.chunks_exact(4);
-        for block in &mut blocks {
-            h = mix(h, u32::from_le_bytes(block.try_into().unwrap()));
-        }
-        let tail = blocks.remainder();
-        if !tail.is_empty() {
-            let mut k = 0u32;
-            for (i, &b) in tail.iter().enumerate() {
-                k |= (b as u32) << (8 * i);
-            }
-            h ^= k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
-        }
-        fmix32(h ^ data.len() as u32)
-    }
-
     #[test]
-    fn reference_matches_published_murmur3_vectors() {
-        assert_eq!(murmur3_32(b"", 0), 0);
-        assert_eq!(murmur3_32(b"", 1), 0x514e_28b7);
-        assert_eq!(murmur3_32(b"test", 0), 0xba6b_d213);
-        assert_eq!(murmur3_32(b"Hello, world!", 1234), 0xfaf6_cdb3);
-        assert_eq!(
-            murmur3_32(b"The quick brown fox jumps over the lazy dog", 0),
-            0x2e4f_f723
+    fn hashes_depend_on_every_input() {
+        assert_ne!(
+            hash_u32(0),
+            0,
+            "address 0 must not hash to slot 0 of every table"
         );
+        assert_ne!(hash_u32(1), hash_u32(1 << 24));
+        assert_ne!(hash_addr_port(1, 1), hash_addr_port(1, 2));
+        assert_ne!(hash_addr_port(1, 1), hash_addr_port(2, 1));
     }
 
     #[test]
-    fn unrolled_hashes_equal_murmur3_over_the_raw_bytes() {
-        assert_eq!(hash_u32(u32::from_le_bytes(*b"test")), 0xba6b_d213);
-        for (addr, port) in [(0u32, 0u16), (0x6400_12c6, 0xeb18), (u32::MAX, u16::MAX)] {
-            assert_eq!(hash_u32(addr), murmur3_32(&addr.to_le_bytes(), 0));
-            let mut bytes = addr.to_le_bytes().to_vec();
-            bytes.extend_from_slice(&(port as u32).to_le_bytes());
-            assert_eq!(hash_addr_port(addr, port), murmur3_32(&bytes, 0));
-        }
-    }
-
-    #[cfg(target_endian = "little")]
-    #[test]
-    fn on_little_endian_the_address_hash_is_murmur3_of_the_octets() {
-        let ip = Ipv4Addr::new(198, 18, 0, 2);
-        assert_eq!(hash_u32(ip_to_net(ip)), murmur3_32(&ip.octets(), 0));
+    fn prediction_follows_the_data_plane_arithmetic() {
+        let flow = FlowKey {
+            saddr: ip_to_net(Ipv4Addr::new(198, 18, 0, 2)),
+            daddr: ip_to_net(Ipv4Addr::new(198, 18, 0, 100)),
+            sport: port_to_net(40000),
+            dport: port_to_net(6379),
+            proto: lb_common::IPPROTO_TCP,
+            _pad: [0; 3],
+        };
+        let ring: Vec<u32> = (0..256).collect();
+        assert_eq!(
+            predict_real(Scheduler::Sh, &ring, &flow),
+            Some(hash_u32(flow.saddr) % 256)
+        );
+        assert_eq!(
+            predict_real(Scheduler::Dh, &ring, &flow),
+            Some(hash_u32(flow.daddr) % 256)
+        );
+        let mh: Vec<u32> = (0..65537).collect();
+        assert_eq!(
+            predict_real(Scheduler::Mh, &mh, &flow),
+            Some(hash_addr_port(flow.saddr, flow.sport) % 65537)
+        );
+        assert_eq!(predict_real(Scheduler::Rr, &ring, &flow), None);
+        assert_eq!(predict_real(Scheduler::Sh, &[], &flow), None);
+        assert_eq!(predict_real(Scheduler::Sh, &[NO_REAL], &flow), None);
     }
 
     /// Pearson's chi-square statistic of `keys` hashed into `buckets`.

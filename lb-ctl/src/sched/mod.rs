@@ -24,9 +24,9 @@ pub mod wrr;
 use lb_common::{Scheduler, HASH_TABLE_SIZE, RING_SIZE};
 
 /// Ring entry that means "no real server can take this flow" (every server
-/// is drained or the service has none). The data plane treats it as a
-/// scheduling failure.
-pub const NO_REAL: u32 = u32::MAX;
+/// is drained or the service has none); `u32::MAX`. The data plane treats it
+/// as a scheduling failure. Defined once in `lb-common` for both sides.
+pub use lb_common::NO_REAL;
 
 /// Why a scheduler table could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
