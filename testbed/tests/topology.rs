@@ -1,0 +1,202 @@
+//! Builds real namespace topologies (needs root) and checks reachability, the DR/TUN settings,
+//! and that teardown leaves nothing behind, also after a panic.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use testbed::{cleanup_prefix, list_namespaces_with_prefix, Node, Role, Spec, Topology, VIP};
+
+const ECHO: &str = env!("CARGO_BIN_EXE_tb-echo");
+const ECHO_PORT: u16 = 7000;
+const START_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Starts tb-echo in `node` with its role name as id, and waits until it listens.
+fn start_echo(node: &Node) -> testbed::Spawned {
+    let port = ECHO_PORT.to_string();
+    let server = node
+        .spawn(&[ECHO, "--port", &port, "--id", node.name()])
+        .expect("spawn tb-echo");
+    let addr = SocketAddr::from((node.role().unwrap().ip(), ECHO_PORT));
+    if let Err(e) = node.wait_for_tcp(addr, START_TIMEOUT) {
+        panic!("tb-echo in {}: {e:#}\n{}", node.name(), server.output().unwrap_or_default());
+    }
+    server
+}
+
+fn echo_addr(role: Role) -> SocketAddr {
+    (role.ip(), ECHO_PORT).into()
+}
+
+fn process_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn own_namespaces(prefix: &str) -> Vec<String> {
+    list_namespaces_with_prefix(&format!("{prefix}-")).unwrap()
+}
+
+#[test]
+fn full_topology_is_reachable_and_torn_down() {
+    let topo = Topology::build(&Spec::full()).expect("build");
+    let prefix = topo.prefix().to_string();
+    assert_eq!(own_namespaces(&prefix).len(), 11, "sw + 10 nodes");
+
+    let client = topo.node(Role::Client);
+    let rs5 = topo.node(Role::Rs5);
+
+    // Pings: same LAN, through the router to the TUN net, and from the NAT net through lb1.
+    assert!(client.ping_retry(Role::Rs1.ip(), 3), "client -> rs1");
+    assert!(client.ping_retry(Role::Rs3.ip(), 3), "client -> rs3 via router");
+    assert!(rs5.ping_retry(Role::Client.ip(), 3), "rs5 -> client via lb1");
+    // lb2 is not a router: rs5 has no path through it, and nothing routes 198.18.9.0/24.
+    assert!(!client.ping(Ipv4Addr::new(198, 18, 9, 9)));
+
+    let servers: Vec<_> = [Role::Rs1, Role::Rs3, Role::Client]
+        .into_iter()
+        .map(|r| start_echo(topo.node(r)))
+        .collect();
+    assert_eq!(client.tcp_echo(echo_addr(Role::Rs1), "hi").unwrap(), "rs1 hi");
+    assert_eq!(client.tcp_echo(echo_addr(Role::Rs3), "via router").unwrap(), "rs3 via router");
+    assert_eq!(rs5.tcp_echo(echo_addr(Role::Client), "via lb1").unwrap(), "client via lb1");
+    assert_eq!(client.udp_echo(echo_addr(Role::Rs3), "dgram").unwrap(), "rs3 dgram");
+    // A port nobody listens on is refused quickly, not hung.
+    assert!(client.tcp_echo((Role::Rs1.ip(), 7001).into(), "x").is_err());
+
+    let pids: Vec<u32> = servers.iter().map(|s| s.pid()).collect();
+    assert!(pids.iter().all(|&p| process_exists(p)));
+    topo.teardown().expect("teardown");
+    for pid in pids {
+        assert!(!process_exists(pid), "tb-echo {pid} survived teardown");
+    }
+    assert_eq!(own_namespaces(&prefix), Vec::<String>::new());
+}
+
+#[test]
+fn nodes_carry_the_design_settings() {
+    let topo = Topology::build(&Spec::with(&[Role::Client, Role::Rs1, Role::Rs3])).unwrap();
+    // The spec pulled in rs3's gateway.
+    assert!(topo.get(Role::Router).is_some());
+    assert!(topo.get(Role::Lb1).is_none());
+
+    let rs1 = topo.node(Role::Rs1);
+    let eth0 = rs1.link("eth0").unwrap();
+    assert_eq!(eth0.mac, Role::Rs1.legs()[0].mac());
+    assert!(eth0.up);
+    assert_eq!(rs1.ifindex("eth0").unwrap(), eth0.ifindex);
+    assert_eq!(rs1.ipv4_addrs("eth0").unwrap(), vec![Role::Rs1.ip()]);
+    assert!(rs1.ipv4_addrs("lo").unwrap().contains(&VIP));
+    for key in ["all", "eth0"] {
+        assert_eq!(rs1.sysctl(&format!("net.ipv4.conf.{key}.arp_ignore")).unwrap(), "1");
+        assert_eq!(rs1.sysctl(&format!("net.ipv4.conf.{key}.arp_announce")).unwrap(), "2");
+    }
+    // The same read through a separate process (sysctl in the namespace via nsenter).
+    let forward = topo.node(Role::Router).run(&["sysctl", "-n", "net.ipv4.ip_forward"]).unwrap();
+    assert_eq!(forward.trim(), "1");
+    assert_eq!(topo.node(Role::Client).sysctl("net.ipv4.ip_forward").unwrap(), "0");
+    assert!(!topo.node(Role::Client).ipv4_addrs("lo").unwrap().contains(&VIP));
+
+    // TX checksum offload is off on both veth ends.
+    let port = topo.switch_port(Role::Rs1, "eth0").unwrap();
+    assert_eq!(port.iface, "rs1-eth0");
+    assert_eq!(port.bridge, "br0");
+    let sw_side = topo.switch().run(&["ethtool", "-k", &port.iface]).unwrap();
+    let node_side = rs1.run(&["ethtool", "-k", "eth0"]).unwrap();
+    for features in [sw_side, node_side] {
+        assert!(features.contains("tx-checksumming: off"), "{features}");
+    }
+    // The switch ports are exactly the legs of the nodes built.
+    let mut ports: Vec<String> = topo.switch_ports().into_iter().map(|p| p.iface).collect();
+    ports.sort();
+    assert_eq!(ports, ["client-eth0", "router-eth0", "router-eth1", "rs1-eth0", "rs3-eth0"]);
+    let mut sw_ifaces = topo.switch().interfaces().unwrap();
+    sw_ifaces.sort();
+    assert_eq!(
+        sw_ifaces,
+        ["br0", "br1", "client-eth0", "lo", "router-eth0", "router-eth1", "rs1-eth0", "rs3-eth0"]
+    );
+    assert!(topo.switch_port(Role::Rs1, "eth1").is_err());
+    assert!(topo.switch_port(Role::Rs5, "eth0").is_err());
+
+    // Commands: stdout on success, stderr in the error otherwise.
+    let err = rs1.run(&["ip", "link", "show", "nosuchdev"]).unwrap_err();
+    assert!(format!("{err:#}").contains("nosuchdev"), "{err:#}");
+    assert!(rs1.run(&[]).is_err());
+    assert!(rs1.mac("nosuchdev").is_err());
+}
+
+#[test]
+fn in_netns_runs_code_inside_the_namespace() {
+    let topo = Topology::build(&Spec::with(&[Role::Rs1])).unwrap();
+    let rs1 = topo.node(Role::Rs1);
+    let rs1_addr = SocketAddr::from((Role::Rs1.ip(), 0));
+    // 198.18.0.21 exists only in rs1's namespace: binding it works there and nowhere else.
+    let listener = rs1
+        .in_netns(|| std::net::TcpListener::bind(rs1_addr))
+        .unwrap()
+        .expect("bind inside rs1");
+    assert!(std::net::TcpListener::bind(rs1_addr).is_err());
+    // The socket stays in rs1 after the closure: a connection from rs1 reaches it.
+    let port = listener.local_addr().unwrap().port();
+    rs1.wait_for_tcp((Role::Rs1.ip(), port).into(), START_TIMEOUT).unwrap();
+    // Panics inside the closure reach the caller.
+    let caught = catch_unwind(AssertUnwindSafe(|| rs1.in_netns(|| panic!("inside"))));
+    assert!(caught.is_err());
+    assert!(testbed::in_netns("lbt-no-such-namespace", || ()).is_err());
+}
+
+#[test]
+fn a_panicking_test_still_cleans_up() {
+    let seen: Mutex<Option<(String, u32)>> = Mutex::new(None);
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        let topo = Topology::build(&Spec::with(&[Role::Client, Role::Rs1])).unwrap();
+        let server = start_echo(topo.node(Role::Rs1));
+        *seen.lock().unwrap() = Some((topo.prefix().to_string(), server.pid()));
+        panic!("test failure inside a topology");
+    }));
+    assert!(result.is_err());
+    let (prefix, pid) = seen.lock().unwrap().clone().expect("the topology was built");
+    assert!(!process_exists(pid), "tb-echo survived the panic");
+    assert_eq!(own_namespaces(&prefix), Vec::<String>::new());
+    // Logs are kept after a panic, for the post-mortem; remove them here.
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("testbed-{prefix}")));
+}
+
+#[test]
+fn kept_topologies_are_removed_by_cleanup_prefix() {
+    let topo = Topology::build(&Spec::with(&[Role::Client])).unwrap();
+    let prefix = topo.prefix().to_string();
+    // A process started outside the node's spawn table keeps its namespace busy.
+    let mut stray = topo.node(Role::Client).command("sleep").arg("60").spawn().unwrap();
+    assert_eq!(topo.keep(), prefix);
+    assert_eq!(own_namespaces(&prefix).len(), 2);
+
+    // Reopening finds the nodes; a second build under the same prefix is refused.
+    let reopened = Topology::open(&prefix).unwrap();
+    assert_eq!(reopened.spec(), &Spec::with(&[Role::Client]));
+    assert!(reopened.node_by_name("sw").is_ok());
+    assert!(reopened.node_by_name("rs1").is_err());
+    assert!(reopened.node(Role::Client).ping(Role::Client.ip()));
+    drop(reopened);
+    assert_eq!(own_namespaces(&prefix).len(), 2, "open() does not own the namespaces");
+    let err = Topology::build_with_prefix(&Spec::with(&[Role::Client]), &prefix).unwrap_err();
+    assert!(err.to_string().contains("already exist"), "{err}");
+
+    let removed = cleanup_prefix(&prefix).unwrap();
+    assert_eq!(removed.len(), 2);
+    assert_eq!(own_namespaces(&prefix), Vec::<String>::new());
+    let status = stray.wait().unwrap();
+    assert!(!status.success(), "the stray sleep was killed");
+    assert!(Topology::open(&prefix).is_err());
+    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("testbed-{prefix}")));
+}
+
+#[test]
+fn bad_names_are_rejected() {
+    for bad in ["", "../etc", "has space", "UPPER"] {
+        assert!(cleanup_prefix(bad).is_err(), "{bad:?}");
+        assert!(Topology::build_with_prefix(&Spec::dr(), bad).is_err(), "{bad:?}");
+    }
+}
