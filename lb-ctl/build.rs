@@ -1,5 +1,5 @@
 //! Builds the XDP object with the nightly toolchain so that lb-ctl can embed
-//! it (`include_bytes!` of `$OUT_DIR/lb-ebpf.o`).
+//! it (`include_bytes!` of `$OUT_DIR/balancer.o` and `decap.o`).
 
 #[path = "../xtask/src/ebpf_build.rs"]
 mod ebpf_build;
@@ -21,8 +21,11 @@ fn main() {
         .unwrap_or_else(|| root.join("target"))
         .join("ebpf");
     match ebpf_build::build_ebpf_object(&root, &target_dir) {
-        Ok(object) => {
-            std::fs::copy(&object, out_dir.join("lb-ebpf.o")).expect("copy the eBPF object");
+        Ok(dir) => {
+            for name in ebpf_build::OBJECTS {
+                std::fs::copy(dir.join(name), out_dir.join(format!("{name}.o")))
+                    .expect("copy an eBPF object");
+            }
         }
         Err(e) => panic!("{e}"),
     }

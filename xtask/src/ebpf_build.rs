@@ -8,8 +8,11 @@ use std::process::Command;
 /// The target the XDP programs are compiled for.
 pub const BPF_TARGET: &str = "bpfel-unknown-none";
 
+/// The XDP objects lb-ebpf produces: `balancer`, and `decap` (with `pass`).
+pub const OBJECTS: [&str; 2] = ["balancer", "decap"];
+
 /// Builds lb-ebpf with the nightly toolchain and bpf-linker into
-/// `target_dir`, and returns the object's path.
+/// `target_dir`, and returns the folder that holds the [`OBJECTS`].
 ///
 /// The nested cargo gets its own target directory: the outer cargo holds
 /// the lock on the workspace one while build scripts run.
@@ -40,7 +43,7 @@ pub fn build_ebpf_object(workspace_root: &Path, target_dir: &Path) -> Result<Pat
         .env("PATH", path)
         .env(
             "CARGO_ENCODED_RUSTFLAGS",
-            "-Cdebuginfo=2\x1f-Clink-arg=--btf",
+            "-Cdebuginfo=2\x1f-Clink-arg=--btf\x1f-Ctarget-cpu=v3",
         );
     // Variables a parent cargo or rustup sets that would pin the nested
     // build to the stable toolchain or to the host's flags.
@@ -67,7 +70,7 @@ pub fn build_ebpf_object(workspace_root: &Path, target_dir: &Path) -> Result<Pat
              (it installs rust-src for nightly and bpf-linker)"
         ));
     }
-    Ok(target_dir.join(BPF_TARGET).join("release").join("lb-ebpf"))
+    Ok(target_dir.join(BPF_TARGET).join("release"))
 }
 
 /// `$CARGO_HOME`, or `~/.cargo`.

@@ -40,7 +40,9 @@ fn run() -> Result<()> {
             let target_dir = root.join("target").join("ebpf");
             let obj =
                 ebpf_build::build_ebpf_object(&root, &target_dir).map_err(anyhow::Error::msg)?;
-            println!("{}", obj.display());
+            for name in ebpf_build::OBJECTS {
+                println!("{}", obj.join(name).display());
+            }
             Ok(())
         }
         "test" => {

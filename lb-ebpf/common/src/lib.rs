@@ -27,6 +27,8 @@ pub mod maps {
     pub const GLOBAL_STATS: &str = "GLOBAL_STATS";
     pub const LB_CONFIG: &str = "LB_CONFIG";
     pub const TX_PORTS: &str = "TX_PORTS";
+    /// Decap object: the local addresses whose IP-in-IP packets are stripped.
+    pub const DECAP_DSTS: &str = "DECAP_DSTS";
     /// Every map of the balancer, in the order user space pins them.
     pub const ALL: [&str; 15] = [
         SERVICES,
@@ -49,8 +51,46 @@ pub mod maps {
 
 /// Program names in the object file.
 pub mod progs {
+    /// In the balancer object.
     pub const BALANCER: &str = "balancer";
+    /// In the decap object.
     pub const DECAP: &str = "decap";
+    /// In the decap object: XDP_PASS and nothing else. Native XDP_TX or a
+    /// redirect into a veth needs a program on the receiving peer.
+    pub const PASS: &str = "pass";
+}
+
+/// Marks an empty ring slot: no real server can take the connection.
+pub const NO_REAL: u32 = u32::MAX;
+
+/// The flow hash of the `sh`, `dh` and `mh` lookups. Both sides use this
+/// one definition, so user space can predict the data plane's choice.
+/// It is murmur3's 32-bit finaliser: no loops or tables, cheap for eBPF.
+pub mod flow_hash {
+    /// Mixed into every input so that address 0 does not hash to 0.
+    const SEED: u32 = 0x9e37_79b9;
+
+    #[inline(always)]
+    pub const fn fmix32(mut h: u32) -> u32 {
+        h ^= h >> 16;
+        h = h.wrapping_mul(0x85eb_ca6b);
+        h ^= h >> 13;
+        h = h.wrapping_mul(0xc2b2_ae35);
+        h ^= h >> 16;
+        h
+    }
+
+    /// Hash of one network-order address (`sh`, `dh`).
+    #[inline(always)]
+    pub const fn hash_addr(addr: u32) -> u32 {
+        fmix32(addr ^ SEED)
+    }
+
+    /// Hash of a network-order address and port (`mh`).
+    #[inline(always)]
+    pub const fn hash_addr_port(addr: u32, port: u16) -> u32 {
+        fmix32(fmix32(addr ^ SEED) ^ port as u32)
+    }
 }
 
 /// How many virtual services the data plane can hold.
@@ -64,7 +104,7 @@ pub const MAX_REALS: u32 = MAX_SERVICES * MAX_REALS_PER_SERVICE as u32;
 /// whose size must be a prime; IPVS' mh and Katran both use 65537.
 pub const RING_SIZE: u32 = 65537;
 /// Connection-table capacity (LRU).
-pub const MAX_CONNS: u32 = 1 << 20;
+pub const MAX_CONNS: u32 = 1 << 18;
 /// Persistence-table capacity (LRU).
 pub const MAX_PERSIST: u32 = 1 << 18;
 /// Size of the source/destination hash tables of `sh` and `dh` (IPVS uses 256).
@@ -310,14 +350,21 @@ pub struct RealServer {
     pub rip: u32,
     /// Weight; 0 drains (no new connections, existing ones stay).
     pub weight: u32,
+    /// The service this destination belongs to.
+    pub service_id: u32,
+    /// Interface towards the next hop. For DR and TUN it is the interface
+    /// the balancer runs on (XDP_TX); for NAT the backend leg (redirect).
+    /// 0 = unknown: NAT then asks the kernel's FIB.
+    pub ifindex: u32,
     /// Network order; for DR and TUN it equals the virtual port.
     pub rport: u16,
     /// [`Forward`] as `u8`.
     pub forward: u8,
     pub flags: u8,
-    /// Next-hop MAC for DR and TUN (the real server, or the router towards it).
+    /// Next-hop MAC (the real server, or the router towards it).
     pub next_hop_mac: [u8; 6],
-    pub _pad: [u8; 2],
+    /// Our MAC on `ifindex`, the source MAC of forwarded frames.
+    pub src_mac: [u8; 6],
 }
 
 /// Value of `REAL_CONN_COUNTS`: the counts lc/wlc schedule by. The data
@@ -356,15 +403,23 @@ pub struct ConnEntry {
 }
 
 /// Value of `NAT_REPLIES`, keyed by the reply's 5-tuple (RIP:rport →
-/// CIP:cport): what to write back so the client sees VIP:vport.
+/// CIP:cport): what to write back so the client sees VIP:vport, and the
+/// hop the client's packets came from, so the reply goes back the same way
+/// without a route lookup.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct NatReply {
     pub last_seen_ns: u64,
     pub vip: u32,
     pub real_id: u32,
+    /// Interface the client's packets arrived on.
+    pub client_ifindex: u32,
     pub vport: u16,
-    pub _pad: [u8; 6],
+    /// Source MAC of the client's packets (the client or its router).
+    pub client_hop_mac: [u8; 6],
+    /// Our MAC on `client_ifindex`.
+    pub our_mac: [u8; 6],
+    pub _pad: [u8; 2],
 }
 
 /// Key of `PERSIST`: (service, client address).
@@ -480,10 +535,10 @@ mod tests {
         assert_eq!(size_of::<ServiceInfo>(), 16);
         assert_eq!(size_of::<FlowKey>(), 16);
         assert_eq!(size_of::<ConnEntry>(), 24);
-        assert_eq!(size_of::<NatReply>(), 24);
+        assert_eq!(size_of::<NatReply>(), 40);
         assert_eq!(size_of::<PersistKey>(), 8);
         assert_eq!(size_of::<PersistEntry>(), 16);
-        assert_eq!(size_of::<RealServer>(), 20);
+        assert_eq!(size_of::<RealServer>(), 32);
         assert_eq!(size_of::<Counters>(), 40);
         assert_eq!(size_of::<LbConfig>(), 8 + 4 * ConnState::COUNT);
     }
@@ -495,6 +550,22 @@ mod tests {
         assert_eq!(ip_to_net(ip).to_ne_bytes(), [198, 18, 0, 100]);
         assert_eq!(net_to_port(port_to_net(6379)), 6379);
         assert_eq!(port_to_net(0x1234).to_ne_bytes(), [0x12, 0x34]);
+    }
+
+    #[test]
+    fn flow_hash_spreads_sequential_addresses() {
+        let mut buckets = [0u32; 16];
+        for i in 0..16_000u32 {
+            let addr = ip_to_net(Ipv4Addr::from(0xc612_0000 + i));
+            buckets[(flow_hash::hash_addr(addr) % 16) as usize] += 1;
+        }
+        for b in buckets {
+            assert!((900..1100).contains(&b), "uneven bucket {b}");
+        }
+        assert_ne!(
+            flow_hash::hash_addr_port(1, 1),
+            flow_hash::hash_addr_port(1, 2)
+        );
     }
 
     #[test]
