@@ -37,7 +37,10 @@ impl EchoConfig {
                 "--id" => id = Some(value()?.clone()),
                 "--port" => {
                     let v = value()?;
-                    port = Some(v.parse::<u16>().with_context(|| format!("bad port {v:?}"))?);
+                    port = Some(
+                        v.parse::<u16>()
+                            .with_context(|| format!("bad port {v:?}"))?,
+                    );
                 }
                 "--bind" => {
                     let v = value()?;
@@ -123,7 +126,9 @@ fn answer_connection(id: &str, stream: TcpStream) -> std::io::Result<()> {
     loop {
         line.clear();
         // Bound the read so a peer that never sends a newline can't grow memory forever.
-        let n = (&mut reader).take(MAX_LINE as u64).read_until(b'\n', &mut line)?;
+        let n = (&mut reader)
+            .take(MAX_LINE as u64)
+            .read_until(b'\n', &mut line)?;
         if n == 0 {
             return Ok(());
         }
@@ -150,8 +155,8 @@ fn serve_udp(id: &str, socket: UdpSocket) -> Result<()> {
 /// Connects to a tb-echo server, sends `line`, returns the answer without its newline.
 /// Every step is bounded by `timeout`.
 pub fn tcp_request(addr: SocketAddr, line: &str, timeout: Duration) -> Result<String> {
-    let stream = TcpStream::connect_timeout(&addr, timeout)
-        .with_context(|| format!("connect to {addr}"))?;
+    let stream =
+        TcpStream::connect_timeout(&addr, timeout).with_context(|| format!("connect to {addr}"))?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
     (&stream).write_all(format!("{line}\n").as_bytes())?;
@@ -194,15 +199,21 @@ mod tests {
     #[test]
     fn parses_flags_and_rejects_bad_ones() {
         let c = EchoConfig::from_args(&args(&["--port", "7000", "--id", "rs1"])).unwrap();
-        assert_eq!((c.port, c.id.as_str(), c.tcp, c.udp), (7000, "rs1", true, true));
-        let c = EchoConfig::from_args(&args(&["--id", "a", "--port", "1", "--mode", "udp"]))
-            .unwrap();
+        assert_eq!(
+            (c.port, c.id.as_str(), c.tcp, c.udp),
+            (7000, "rs1", true, true)
+        );
+        let c =
+            EchoConfig::from_args(&args(&["--id", "a", "--port", "1", "--mode", "udp"])).unwrap();
         assert!(!c.tcp && c.udp);
         for (bad, why) in [
             (&["--id", "a"][..], "--port is required"),
             (&["--port", "1"][..], "--id is required"),
             (&["--port", "x", "--id", "a"][..], "bad port"),
-            (&["--port", "1", "--id", "a", "--mode", "sctp"][..], "bad mode"),
+            (
+                &["--port", "1", "--id", "a", "--mode", "sctp"][..],
+                "bad mode",
+            ),
             (&["--port", "1", "--id"][..], "needs a value"),
             (&["--port", "1", "--id", "a b"][..], "one non-empty word"),
             (&["--verbose"][..], "unknown argument"),

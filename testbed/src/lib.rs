@@ -28,6 +28,6 @@ mod topology;
 
 pub use netns::{cleanup_prefix, in_netns, list_namespaces_with_prefix};
 pub use node::{LinkInfo, Node, CHECK_TIMEOUT};
-pub use plan::{MacAddr, Net, Role, Spec, VIP};
+pub use plan::{MacAddr, Net, Role, Spec, CLIENT_MTU, FABRIC_MTU, VIP};
 pub use process::Spawned;
 pub use topology::{netns_name, switch_iface, SwitchPort, Topology};

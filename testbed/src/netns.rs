@@ -65,7 +65,10 @@ pub fn delete_netns(name: &str) -> Result<()> {
 pub fn pids_in_netns(name: &str) -> Result<Vec<u32>> {
     let out = run_checked(Command::new("ip").args(["netns", "pids", name]))?;
     out.split_whitespace()
-        .map(|p| p.parse().with_context(|| format!("bad pid {p:?} from ip netns pids")))
+        .map(|p| {
+            p.parse()
+                .with_context(|| format!("bad pid {p:?} from ip netns pids"))
+        })
         .collect()
 }
 
@@ -113,7 +116,10 @@ pub fn cleanup_prefix(prefix: &str) -> Result<Vec<String>> {
         }
     }
     if !errors.is_empty() {
-        bail!("cleanup of {prefix:?} left namespaces: {}", errors.join("; "));
+        bail!(
+            "cleanup of {prefix:?} left namespaces: {}",
+            errors.join("; ")
+        );
     }
     Ok(names)
 }

@@ -144,7 +144,10 @@ impl Node {
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| "proc".into());
         (0u32..)
-            .map(|n| self.log_dir.join(format!("{}-{program}-{n}.log", self.name)))
+            .map(|n| {
+                self.log_dir
+                    .join(format!("{}-{program}-{n}.log", self.name))
+            })
             .find(|p| !p.exists())
             .expect("an unused log name exists")
     }
@@ -217,7 +220,9 @@ impl Node {
     /// Names of all interfaces in this node.
     pub fn interfaces(&self) -> Result<Vec<String>> {
         let json = self.ip_json(&["link", "show"])?;
-        let links = json.as_array().ok_or_else(|| anyhow!("ip -j: not a list"))?;
+        let links = json
+            .as_array()
+            .ok_or_else(|| anyhow!("ip -j: not a list"))?;
         Ok(links
             .iter()
             .filter_map(|l| l.get("ifname").and_then(Value::as_str))
@@ -282,7 +287,9 @@ fn split_program<'a>(args: &'a [&'a str]) -> Result<(&'a str, &'a [&'a str])> {
 fn parse_link(link: &Value) -> Result<LinkInfo> {
     let field = |name: &str| link.get(name).ok_or_else(|| anyhow!("no field {name:?}"));
     let number = |name: &str| -> Result<u32> {
-        let n = field(name)?.as_u64().ok_or_else(|| anyhow!("{name} not a number"))?;
+        let n = field(name)?
+            .as_u64()
+            .ok_or_else(|| anyhow!("{name} not a number"))?;
         Ok(u32::try_from(n)?)
     };
     let mac = field("address")?

@@ -11,6 +11,15 @@ use anyhow::{bail, Result};
 /// The virtual service address, held by the VRRP master and put on `lo` of the DR/TUN real servers.
 pub const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);
 
+/// MTU of every veth end except the client's. TUN adds a 20-byte outer IPv4 header in XDP,
+/// which cannot fragment: a full-size 1500-byte client packet becomes 1520 bytes between the
+/// director and the real server, and a veth drops frames above its MTU. So, as in a data centre
+/// with a larger fabric MTU, everything behind the client carries 1600.
+pub const FABRIC_MTU: u32 = 1600;
+
+/// MTU of the client's link: a normal Ethernet client.
+pub const CLIENT_MTU: u32 = 1500;
+
 /// Name of the namespace that holds the bridges (the "switch").
 pub const SWITCH: &str = "sw";
 
@@ -186,12 +195,14 @@ impl Role {
     /// rewritten by lb1, so a client talking to the VIP never sees 198.18.2.x).
     pub fn routes(self) -> &'static [Route] {
         match self {
-            Role::Client | Role::Lb2 => const {
-                &[
-                    via(Dest::Net(Net::Tun), Role::Router),
-                    via(Dest::Net(Net::Nat), Role::Lb1),
-                ]
-            },
+            Role::Client | Role::Lb2 => {
+                const {
+                    &[
+                        via(Dest::Net(Net::Tun), Role::Router),
+                        via(Dest::Net(Net::Nat), Role::Lb1),
+                    ]
+                }
+            }
             Role::Lb1 => const { &[via(Dest::Net(Net::Tun), Role::Router)] },
             Role::Rs3 | Role::Rs4 => const { &[via(Dest::Default, Role::Router)] },
             Role::Rs5 | Role::Rs6 => const { &[via(Dest::Default, Role::Lb1)] },
@@ -205,6 +216,14 @@ impl Role {
             Role::Rs3 | Role::Rs4 => Some(Role::Router),
             Role::Rs5 | Role::Rs6 => Some(Role::Lb1),
             _ => None,
+        }
+    }
+
+    /// MTU of the node's links (and of their switch-side ends).
+    pub fn mtu(self) -> u32 {
+        match self {
+            Role::Client => CLIENT_MTU,
+            _ => FABRIC_MTU,
         }
     }
 
@@ -362,8 +381,14 @@ mod tests {
     #[test]
     fn addresses_follow_the_design() {
         assert_eq!(Role::Client.ip(), Ipv4Addr::new(198, 18, 0, 2));
-        assert_eq!(Role::Router.ip_on(Net::Tun), Some(Ipv4Addr::new(198, 18, 1, 1)));
-        assert_eq!(Role::Lb1.ip_on(Net::Nat), Some(Ipv4Addr::new(198, 18, 2, 1)));
+        assert_eq!(
+            Role::Router.ip_on(Net::Tun),
+            Some(Ipv4Addr::new(198, 18, 1, 1))
+        );
+        assert_eq!(
+            Role::Lb1.ip_on(Net::Nat),
+            Some(Ipv4Addr::new(198, 18, 2, 1))
+        );
         assert_eq!(Role::Rs6.ip(), Ipv4Addr::new(198, 18, 2, 6));
         assert_eq!(Net::Tun.cidr(), "198.18.1.0/24");
     }
@@ -373,7 +398,10 @@ mod tests {
         let spec = Spec::with(&[Role::Rs3, Role::Rs5]);
         let roles: Vec<Role> = spec.roles().collect();
         assert_eq!(roles, vec![Role::Lb1, Role::Router, Role::Rs3, Role::Rs5]);
-        assert_eq!(spec.nets(), [Net::Lan, Net::Tun, Net::Nat].into_iter().collect());
+        assert_eq!(
+            spec.nets(),
+            [Net::Lan, Net::Tun, Net::Nat].into_iter().collect()
+        );
     }
 
     #[test]

@@ -11,6 +11,10 @@ use crate::netns::{
 };
 use crate::node::Node;
 use crate::plan::{Dest, Leg, Net, Role, Spec, SWITCH, VIP};
+
+/// Longest run prefix: leaves room for "-router" within the 40 characters a namespace name may
+/// have here.
+const MAX_PREFIX_LEN: usize = 24;
 use crate::process::ProcessTable;
 
 /// A built topology. Dropping it (also while a test panics) stops every process spawned in
@@ -61,6 +65,9 @@ impl Topology {
     /// On failure, whatever was created is deleted again.
     pub fn build_with_prefix(spec: &Spec, prefix: &str) -> Result<Topology> {
         validate_name("prefix", prefix)?;
+        if prefix.len() > MAX_PREFIX_LEN {
+            bail!("prefix {prefix:?} is longer than {MAX_PREFIX_LEN} characters");
+        }
         let existing = list_namespaces_with_prefix(&format!("{prefix}-"))?;
         if !existing.is_empty() {
             bail!(
@@ -93,7 +100,10 @@ impl Topology {
         validate_name("prefix", prefix)?;
         let exists = |name: &str| crate::netns::netns_path(&netns_name(prefix, name)).exists();
         if !exists(SWITCH) {
-            bail!("no topology with prefix {prefix:?} (namespace {} missing)", netns_name(prefix, SWITCH));
+            bail!(
+                "no topology with prefix {prefix:?} (namespace {} missing)",
+                netns_name(prefix, SWITCH)
+            );
         }
         let roles: Vec<Role> = Role::ALL.into_iter().filter(|r| exists(r.name())).collect();
         Topology::handles(prefix, Spec::with(&roles))
@@ -102,10 +112,17 @@ impl Topology {
     /// The value with node handles but no namespaces created yet.
     fn handles(prefix: &str, spec: Spec) -> Result<Topology> {
         let log_dir = std::env::temp_dir().join(format!("testbed-{prefix}"));
-        std::fs::create_dir_all(&log_dir).with_context(|| format!("create {}", log_dir.display()))?;
+        std::fs::create_dir_all(&log_dir)
+            .with_context(|| format!("create {}", log_dir.display()))?;
         let processes = Arc::new(ProcessTable::default());
         let node = |name: &str, role| {
-            Node::new(name, netns_name(prefix, name), role, processes.clone(), log_dir.clone())
+            Node::new(
+                name,
+                netns_name(prefix, name),
+                role,
+                processes.clone(),
+                log_dir.clone(),
+            )
         };
         let switch = node(SWITCH, None);
         let nodes = spec.roles().map(|r| (r, node(r.name(), Some(r)))).collect();
@@ -172,7 +189,9 @@ impl Topology {
 
     /// Every switch-side veth end (where XDP_PASS programs go when directors use native XDP).
     pub fn switch_ports(&self) -> Vec<SwitchPort> {
-        self.legs().map(|(role, leg)| self.port_of(role, leg)).collect()
+        self.legs()
+            .map(|(role, leg)| self.port_of(role, leg))
+            .collect()
     }
 
     fn port_of(&self, role: Role, leg: &Leg) -> SwitchPort {
@@ -184,7 +203,9 @@ impl Topology {
     }
 
     fn legs(&self) -> impl Iterator<Item = (Role, &'static Leg)> + '_ {
-        self.spec.roles().flat_map(|r| r.legs().iter().map(move |l| (r, l)))
+        self.spec
+            .roles()
+            .flat_map(|r| r.legs().iter().map(move |l| (r, l)))
     }
 
     /// Folder of the spawned processes' logs. Deleted at teardown, except after a panic.
@@ -217,7 +238,11 @@ impl Topology {
             }
         }
         if std::thread::panicking() {
-            eprintln!("testbed {}: logs kept in {}", self.prefix, self.log_dir.display());
+            eprintln!(
+                "testbed {}: logs kept in {}",
+                self.prefix,
+                self.log_dir.display()
+            );
         } else {
             let _ = std::fs::remove_dir_all(&self.log_dir);
         }
@@ -248,14 +273,20 @@ impl Topology {
     fn wire_switch(&self) -> Result<()> {
         let mut lines = vec!["link set lo up".to_string()];
         for net in self.spec.nets() {
-            lines.push(format!("link add {} type bridge", net.bridge()));
+            // No multicast snooping: VRRP adverts and anything else multicast just flood, as on
+            // a dumb switch, without waiting for IGMP state.
+            lines.push(format!(
+                "link add {} type bridge mcast_snooping 0",
+                net.bridge()
+            ));
             lines.push(format!("link set {} up", net.bridge()));
         }
         for (role, leg) in self.legs() {
             let port = switch_iface(role, leg.iface);
             let node_netns = self.node(role).netns();
+            let mtu = role.mtu();
             lines.push(format!(
-                "link add {port} type veth peer name {} netns {node_netns}",
+                "link add {port} mtu {mtu} type veth peer name {} mtu {mtu} netns {node_netns}",
                 leg.iface
             ));
             lines.push(format!("link set {port} master {}", leg.net.bridge()));

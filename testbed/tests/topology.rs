@@ -21,7 +21,11 @@ fn start_echo(node: &Node) -> testbed::Spawned {
         .expect("spawn tb-echo");
     let addr = SocketAddr::from((node.role().unwrap().ip(), ECHO_PORT));
     if let Err(e) = node.wait_for_tcp(addr, START_TIMEOUT) {
-        panic!("tb-echo in {}: {e:#}\n{}", node.name(), server.output().unwrap_or_default());
+        panic!(
+            "tb-echo in {}: {e:#}\n{}",
+            node.name(),
+            server.output().unwrap_or_default()
+        );
     }
     server
 }
@@ -40,7 +44,9 @@ fn own_namespaces(prefix: &str) -> Vec<String> {
 
 #[test]
 fn full_topology_is_reachable_and_torn_down() {
+    let started = std::time::Instant::now();
     let topo = Topology::build(&Spec::full()).expect("build");
+    eprintln!("full topology built in {:?}", started.elapsed());
     let prefix = topo.prefix().to_string();
     assert_eq!(own_namespaces(&prefix).len(), 11, "sw + 10 nodes");
 
@@ -49,19 +55,69 @@ fn full_topology_is_reachable_and_torn_down() {
 
     // Pings: same LAN, through the router to the TUN net, and from the NAT net through lb1.
     assert!(client.ping_retry(Role::Rs1.ip(), 3), "client -> rs1");
-    assert!(client.ping_retry(Role::Rs3.ip(), 3), "client -> rs3 via router");
-    assert!(rs5.ping_retry(Role::Client.ip(), 3), "rs5 -> client via lb1");
+    assert!(
+        client.ping_retry(Role::Rs3.ip(), 3),
+        "client -> rs3 via router"
+    );
+    assert!(
+        rs5.ping_retry(Role::Client.ip(), 3),
+        "rs5 -> client via lb1"
+    );
     // lb2 is not a router: rs5 has no path through it, and nothing routes 198.18.9.0/24.
     assert!(!client.ping(Ipv4Addr::new(198, 18, 9, 9)));
+
+    // Room for TUN's 20-byte outer header between the directors and the TUN real servers:
+    // a 1580-byte packet with DF set goes from lb1 through the router to rs3 ...
+    let lb1 = topo.node(Role::Lb1);
+    lb1.run(&[
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "1",
+        "-M",
+        "do",
+        "-s",
+        "1552",
+        "198.18.1.3",
+    ])
+    .expect("1580-byte packet lb1 -> rs3");
+    // ... while the client is a normal 1500-byte Ethernet host.
+    let too_big = [
+        "ping",
+        "-c",
+        "1",
+        "-W",
+        "1",
+        "-M",
+        "do",
+        "-s",
+        "1473",
+        "198.18.0.21",
+    ];
+    assert!(client.run(&too_big).is_err());
+    assert_eq!(client.link("eth0").unwrap().mtu, testbed::CLIENT_MTU);
 
     let servers: Vec<_> = [Role::Rs1, Role::Rs3, Role::Client]
         .into_iter()
         .map(|r| start_echo(topo.node(r)))
         .collect();
-    assert_eq!(client.tcp_echo(echo_addr(Role::Rs1), "hi").unwrap(), "rs1 hi");
-    assert_eq!(client.tcp_echo(echo_addr(Role::Rs3), "via router").unwrap(), "rs3 via router");
-    assert_eq!(rs5.tcp_echo(echo_addr(Role::Client), "via lb1").unwrap(), "client via lb1");
-    assert_eq!(client.udp_echo(echo_addr(Role::Rs3), "dgram").unwrap(), "rs3 dgram");
+    assert_eq!(
+        client.tcp_echo(echo_addr(Role::Rs1), "hi").unwrap(),
+        "rs1 hi"
+    );
+    assert_eq!(
+        client.tcp_echo(echo_addr(Role::Rs3), "via router").unwrap(),
+        "rs3 via router"
+    );
+    assert_eq!(
+        rs5.tcp_echo(echo_addr(Role::Client), "via lb1").unwrap(),
+        "client via lb1"
+    );
+    assert_eq!(
+        client.udp_echo(echo_addr(Role::Rs3), "dgram").unwrap(),
+        "rs3 dgram"
+    );
     // A port nobody listens on is refused quickly, not hung.
     assert!(client.tcp_echo((Role::Rs1.ip(), 7001).into(), "x").is_err());
 
@@ -89,14 +145,38 @@ fn nodes_carry_the_design_settings() {
     assert_eq!(rs1.ipv4_addrs("eth0").unwrap(), vec![Role::Rs1.ip()]);
     assert!(rs1.ipv4_addrs("lo").unwrap().contains(&VIP));
     for key in ["all", "eth0"] {
-        assert_eq!(rs1.sysctl(&format!("net.ipv4.conf.{key}.arp_ignore")).unwrap(), "1");
-        assert_eq!(rs1.sysctl(&format!("net.ipv4.conf.{key}.arp_announce")).unwrap(), "2");
+        assert_eq!(
+            rs1.sysctl(&format!("net.ipv4.conf.{key}.arp_ignore"))
+                .unwrap(),
+            "1"
+        );
+        assert_eq!(
+            rs1.sysctl(&format!("net.ipv4.conf.{key}.arp_announce"))
+                .unwrap(),
+            "2"
+        );
     }
     // The same read through a separate process (sysctl in the namespace via nsenter).
-    let forward = topo.node(Role::Router).run(&["sysctl", "-n", "net.ipv4.ip_forward"]).unwrap();
+    let forward = topo
+        .node(Role::Router)
+        .run(&["sysctl", "-n", "net.ipv4.ip_forward"])
+        .unwrap();
     assert_eq!(forward.trim(), "1");
-    assert_eq!(topo.node(Role::Client).sysctl("net.ipv4.ip_forward").unwrap(), "0");
-    assert!(!topo.node(Role::Client).ipv4_addrs("lo").unwrap().contains(&VIP));
+    assert_eq!(
+        topo.node(Role::Client)
+            .sysctl("net.ipv4.ip_forward")
+            .unwrap(),
+        "0"
+    );
+    assert!(!topo
+        .node(Role::Client)
+        .ipv4_addrs("lo")
+        .unwrap()
+        .contains(&VIP));
+    // Nobody answers ARP for the VIP: the real servers hold it on lo with arp_ignore=1, and
+    // no director holds it yet (lbd's VRRP master will).
+    assert!(topo.node(Role::Client).ping_retry(Role::Rs1.ip(), 3));
+    assert!(!topo.node(Role::Client).ping(VIP));
 
     // TX checksum offload is off on both veth ends.
     let port = topo.switch_port(Role::Rs1, "eth0").unwrap();
@@ -110,12 +190,30 @@ fn nodes_carry_the_design_settings() {
     // The switch ports are exactly the legs of the nodes built.
     let mut ports: Vec<String> = topo.switch_ports().into_iter().map(|p| p.iface).collect();
     ports.sort();
-    assert_eq!(ports, ["client-eth0", "router-eth0", "router-eth1", "rs1-eth0", "rs3-eth0"]);
+    assert_eq!(
+        ports,
+        [
+            "client-eth0",
+            "router-eth0",
+            "router-eth1",
+            "rs1-eth0",
+            "rs3-eth0"
+        ]
+    );
     let mut sw_ifaces = topo.switch().interfaces().unwrap();
     sw_ifaces.sort();
     assert_eq!(
         sw_ifaces,
-        ["br0", "br1", "client-eth0", "lo", "router-eth0", "router-eth1", "rs1-eth0", "rs3-eth0"]
+        [
+            "br0",
+            "br1",
+            "client-eth0",
+            "lo",
+            "router-eth0",
+            "router-eth1",
+            "rs1-eth0",
+            "rs3-eth0"
+        ]
     );
     assert!(topo.switch_port(Role::Rs1, "eth1").is_err());
     assert!(topo.switch_port(Role::Rs5, "eth0").is_err());
@@ -125,6 +223,48 @@ fn nodes_carry_the_design_settings() {
     assert!(format!("{err:#}").contains("nosuchdev"), "{err:#}");
     assert!(rs1.run(&[]).is_err());
     assert!(rs1.mac("nosuchdev").is_err());
+}
+
+/// The DR and TUN reply paths: a real server answers from the VIP straight to the client. For
+/// rs3 that reply crosses the router, whose route back to the VIP points to the LAN, so it only
+/// arrives with reverse-path filtering off.
+#[test]
+fn replies_from_the_vip_reach_the_client() {
+    let topo = Topology::build(&Spec::with(&[Role::Client, Role::Rs1, Role::Rs3])).unwrap();
+    let client = topo.node(Role::Client);
+    let inbox = client
+        .in_netns(|| std::net::UdpSocket::bind((Role::Client.ip(), 0)))
+        .unwrap()
+        .unwrap();
+    inbox
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let inbox_addr = inbox.local_addr().unwrap();
+    for role in [Role::Rs1, Role::Rs3] {
+        // Prime ARP with a ping (lb1 would normally have triggered it), then send from the VIP.
+        assert!(
+            topo.node(role).ping_retry(Role::Client.ip(), 3),
+            "{role} -> client"
+        );
+        topo.node(role)
+            .in_netns(|| -> std::io::Result<()> {
+                let socket = std::net::UdpSocket::bind((VIP, 0))?;
+                socket.send_to(role.name().as_bytes(), inbox_addr)?;
+                Ok(())
+            })
+            .unwrap()
+            .unwrap();
+        let mut buf = [0u8; 16];
+        let (n, from) = inbox
+            .recv_from(&mut buf)
+            .unwrap_or_else(|e| panic!("from {role}: {e}"));
+        assert_eq!(&buf[..n], role.name().as_bytes());
+        assert_eq!(
+            from.ip(),
+            std::net::IpAddr::V4(VIP),
+            "reply source seen by the client"
+        );
+    }
 }
 
 #[test]
@@ -140,7 +280,8 @@ fn in_netns_runs_code_inside_the_namespace() {
     assert!(std::net::TcpListener::bind(rs1_addr).is_err());
     // The socket stays in rs1 after the closure: a connection from rs1 reaches it.
     let port = listener.local_addr().unwrap().port();
-    rs1.wait_for_tcp((Role::Rs1.ip(), port).into(), START_TIMEOUT).unwrap();
+    rs1.wait_for_tcp((Role::Rs1.ip(), port).into(), START_TIMEOUT)
+        .unwrap();
     // Panics inside the closure reach the caller.
     let caught = catch_unwind(AssertUnwindSafe(|| rs1.in_netns(|| panic!("inside"))));
     assert!(caught.is_err());
@@ -157,7 +298,11 @@ fn a_panicking_test_still_cleans_up() {
         panic!("test failure inside a topology");
     }));
     assert!(result.is_err());
-    let (prefix, pid) = seen.lock().unwrap().clone().expect("the topology was built");
+    let (prefix, pid) = seen
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the topology was built");
     assert!(!process_exists(pid), "tb-echo survived the panic");
     assert_eq!(own_namespaces(&prefix), Vec::<String>::new());
     // Logs are kept after a panic, for the post-mortem; remove them here.
@@ -169,7 +314,12 @@ fn kept_topologies_are_removed_by_cleanup_prefix() {
     let topo = Topology::build(&Spec::with(&[Role::Client])).unwrap();
     let prefix = topo.prefix().to_string();
     // A process started outside the node's spawn table keeps its namespace busy.
-    let mut stray = topo.node(Role::Client).command("sleep").arg("60").spawn().unwrap();
+    let mut stray = topo
+        .node(Role::Client)
+        .command("sleep")
+        .arg("60")
+        .spawn()
+        .unwrap();
     assert_eq!(topo.keep(), prefix);
     assert_eq!(own_namespaces(&prefix).len(), 2);
 
@@ -180,7 +330,11 @@ fn kept_topologies_are_removed_by_cleanup_prefix() {
     assert!(reopened.node_by_name("rs1").is_err());
     assert!(reopened.node(Role::Client).ping(Role::Client.ip()));
     drop(reopened);
-    assert_eq!(own_namespaces(&prefix).len(), 2, "open() does not own the namespaces");
+    assert_eq!(
+        own_namespaces(&prefix).len(),
+        2,
+        "open() does not own the namespaces"
+    );
     let err = Topology::build_with_prefix(&Spec::with(&[Role::Client]), &prefix).unwrap_err();
     assert!(err.to_string().contains("already exist"), "{err}");
 
@@ -197,6 +351,9 @@ fn kept_topologies_are_removed_by_cleanup_prefix() {
 fn bad_names_are_rejected() {
     for bad in ["", "../etc", "has space", "UPPER"] {
         assert!(cleanup_prefix(bad).is_err(), "{bad:?}");
-        assert!(Topology::build_with_prefix(&Spec::dr(), bad).is_err(), "{bad:?}");
+        assert!(
+            Topology::build_with_prefix(&Spec::dr(), bad).is_err(),
+            "{bad:?}"
+        );
     }
 }
