@@ -255,6 +255,35 @@ fn replies_from_the_vip_reach_the_client() {
     }
 }
 
+/// DR without a director: a host route on the client sends VIP traffic to rs1's MAC, which is
+/// what the balancer's DR mode does. rs1 accepts it (VIP on lo) and tb-echo, bound to 0.0.0.0,
+/// answers from the VIP over TCP and UDP, so the client's sockets accept the answers.
+#[test]
+fn a_dr_real_server_answers_for_the_vip() {
+    let topo = Topology::build(&Spec::with(&[Role::Client, Role::Rs1])).unwrap();
+    let client = topo.node(Role::Client);
+    let vip_route = format!("{VIP}/32");
+    let rs1_ip = Role::Rs1.ip().to_string();
+    client
+        .run(&["ip", "route", "add", &vip_route, "via", &rs1_ip])
+        .unwrap();
+    start_echo(topo.node(Role::Rs1));
+    let vip = SocketAddr::from((VIP, ECHO_PORT));
+    assert_eq!(
+        client.tcp_echo(vip, "tcp to vip").unwrap(),
+        "rs1 tcp to vip"
+    );
+    assert_eq!(
+        client.udp_echo(vip, "udp to vip").unwrap(),
+        "rs1 udp to vip"
+    );
+    // Requests to rs1's own address are answered from it as before.
+    assert_eq!(
+        client.udp_echo(echo_addr(Role::Rs1), "direct").unwrap(),
+        "rs1 direct"
+    );
+}
+
 #[test]
 fn in_netns_runs_code_inside_the_namespace() {
     let topo = Topology::build(&Spec::with(&[Role::Rs1])).unwrap();

@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 
+mod pktinfo;
+
 /// Longest line or datagram answered; longer TCP lines close the connection.
 const MAX_LINE: usize = 64 * 1024;
 
@@ -143,12 +145,27 @@ fn answer_connection(id: &str, stream: TcpStream) -> std::io::Result<()> {
 
 fn serve_udp(id: &str, socket: UdpSocket) -> Result<()> {
     let mut buf = vec![0u8; MAX_LINE];
+    let answer = |request: &[u8]| {
+        let text = String::from_utf8_lossy(request);
+        format!("{id} {}", text.trim_end_matches(['\r', '\n']))
+    };
+    if socket.local_addr()?.is_ipv6() {
+        loop {
+            let (n, peer) = socket.recv_from(&mut buf)?;
+            // A full send buffer or unreachable peer loses one answer; keep serving the others.
+            let _ = socket.send_to(answer(&buf[..n]).as_bytes(), peer);
+        }
+    }
+    pktinfo::enable(&socket).context("IP_PKTINFO")?;
     loop {
-        let (n, peer) = socket.recv_from(&mut buf)?;
-        let text = String::from_utf8_lossy(&buf[..n]);
-        let reply = format!("{id} {}", text.trim_end_matches(['\r', '\n']));
-        // A full send buffer or unreachable peer loses one answer; keep serving the others.
-        let _ = socket.send_to(reply.as_bytes(), peer);
+        let (n, peer, dst) = pktinfo::recv_with_dst(&socket, &mut buf)?;
+        let reply = answer(&buf[..n]);
+        // Answer from the address the request went to (the VIP on a DR/TUN real server);
+        // broadcast or multicast destinations can't be a source, so let the kernel pick then.
+        let source = dst
+            .filter(|d| !d.is_broadcast() && !d.is_multicast())
+            .unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let _ = pktinfo::send_from(&socket, reply.as_bytes(), peer, source);
     }
 }
 
