@@ -124,7 +124,7 @@ impl Node {
     /// stdin is closed, stdout and stderr go to the log file.
     pub fn spawn_command(&self, mut cmd: Command) -> Result<Spawned> {
         let label = format!("{}: {}", self.name, crate::cmd::describe(&cmd));
-        let log_path = self.next_log_path(cmd.get_args().nth(2).unwrap_or(OsStr::new("proc")));
+        let log_path = self.next_log_path(program_of(&cmd));
         let log = File::create(&log_path)
             .with_context(|| format!("create log {}", log_path.display()))?;
         let child = cmd
@@ -275,6 +275,15 @@ impl Node {
     pub fn udp_echo(&self, addr: SocketAddr, line: &str) -> Result<String> {
         self.in_netns(|| echo::udp_request(addr, line, CHECK_TIMEOUT))?
             .with_context(|| format!("UDP echo {addr} from node {}", self.name))
+    }
+}
+
+/// The program a command runs: for our `nsenter --net=... -- PROGRAM ...` wrappers the third
+/// argument, otherwise the command's own program.
+fn program_of(cmd: &Command) -> &OsStr {
+    match cmd.get_program() == "nsenter" {
+        true => cmd.get_args().nth(2).unwrap_or(OsStr::new("nsenter")),
+        false => cmd.get_program(),
     }
 }
 

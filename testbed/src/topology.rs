@@ -94,6 +94,16 @@ impl Topology {
         Ok(topology)
     }
 
+    /// Deletes the namespaces of one topology (kept by [`Topology::keep`] or left by a killed
+    /// run) and its log folder, killing whatever runs inside. Returns the namespaces deleted.
+    /// Unlike `cleanup_prefix(prefix)`, it leaves "<prefix>X-..." namespaces alone.
+    pub fn remove(prefix: &str) -> Result<Vec<String>> {
+        validate_name("prefix", prefix)?;
+        let removed = crate::netns::cleanup_prefix(&format!("{prefix}-"))?;
+        let _ = std::fs::remove_dir_all(log_dir_of(prefix));
+        Ok(removed)
+    }
+
     /// Handles to a topology built earlier (e.g. by `cargo xtask testbed up`), found by its
     /// prefix. Dropping it stops processes spawned through it but deletes no namespace.
     pub fn open(prefix: &str) -> Result<Topology> {
@@ -111,7 +121,7 @@ impl Topology {
 
     /// The value with node handles but no namespaces created yet.
     fn handles(prefix: &str, spec: Spec) -> Result<Topology> {
-        let log_dir = std::env::temp_dir().join(format!("testbed-{prefix}"));
+        let log_dir = log_dir_of(prefix);
         std::fs::create_dir_all(&log_dir)
             .with_context(|| format!("create {}", log_dir.display()))?;
         let processes = Arc::new(ProcessTable::default());
@@ -315,6 +325,11 @@ impl Drop for Topology {
             eprintln!("testbed: {e:#}");
         }
     }
+}
+
+/// Where the logs of a topology's processes go.
+fn log_dir_of(prefix: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("testbed-{prefix}"))
 }
 
 /// Namespace-wide sysctls, set before interfaces exist.

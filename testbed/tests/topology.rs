@@ -267,7 +267,7 @@ fn a_dr_real_server_answers_for_the_vip() {
     client
         .run(&["ip", "route", "add", &vip_route, "via", &rs1_ip])
         .unwrap();
-    start_echo(topo.node(Role::Rs1));
+    let server = start_echo(topo.node(Role::Rs1));
     let vip = SocketAddr::from((VIP, ECHO_PORT));
     assert_eq!(
         client.tcp_echo(vip, "tcp to vip").unwrap(),
@@ -282,6 +282,17 @@ fn a_dr_real_server_answers_for_the_vip() {
         client.udp_echo(echo_addr(Role::Rs1), "direct").unwrap(),
         "rs1 direct"
     );
+
+    // One spawned process can be stopped before teardown; its output stays readable.
+    assert!(server
+        .output()
+        .unwrap()
+        .contains("tb-echo rs1 listening on 0.0.0.0:7000"));
+    assert!(server.is_running());
+    assert!(server.stop());
+    assert!(!server.is_running() && !process_exists(server.pid()));
+    assert!(!server.stop(), "already stopped");
+    assert!(client.tcp_echo(vip, "anyone?").is_err());
 }
 
 #[test]
@@ -327,7 +338,7 @@ fn a_panicking_test_still_cleans_up() {
 }
 
 #[test]
-fn kept_topologies_are_removed_by_cleanup_prefix() {
+fn kept_topologies_are_removed_later() {
     let topo = Topology::build(&Spec::with(&[Role::Client])).unwrap();
     let prefix = topo.prefix().to_string();
     // A process started outside the node's spawn table keeps its namespace busy.
@@ -355,13 +366,92 @@ fn kept_topologies_are_removed_by_cleanup_prefix() {
     let err = Topology::build_with_prefix(&Spec::with(&[Role::Client]), &prefix).unwrap_err();
     assert!(err.to_string().contains("already exist"), "{err}");
 
-    let removed = cleanup_prefix(&prefix).unwrap();
-    assert_eq!(removed.len(), 2);
+    let removed = Topology::remove(&prefix).unwrap();
+    assert_eq!(
+        removed,
+        [format!("{prefix}-client"), format!("{prefix}-sw")]
+    );
     assert_eq!(own_namespaces(&prefix), Vec::<String>::new());
     let status = stray.wait().unwrap();
     assert!(!status.success(), "the stray sleep was killed");
     assert!(Topology::open(&prefix).is_err());
-    let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("testbed-{prefix}")));
+}
+
+#[test]
+fn cleanup_prefix_removes_every_run_under_a_stem() {
+    let stem = testbed::netns::random_prefix().unwrap();
+    let spec = Spec::with(&[Role::Rs5]); // rs5 pulls in lb1
+    let runs: Vec<String> = ["a", "b"]
+        .iter()
+        .map(|suffix| {
+            Topology::build_with_prefix(&spec, &format!("{stem}{suffix}"))
+                .unwrap()
+                .keep()
+        })
+        .collect();
+    assert_eq!(list_namespaces_with_prefix(&stem).unwrap().len(), 6);
+    let removed = cleanup_prefix(&stem).unwrap();
+    assert_eq!(removed.len(), 6);
+    assert!(removed.contains(&format!("{}-lb1", runs[1])));
+    assert_eq!(
+        list_namespaces_with_prefix(&stem).unwrap(),
+        Vec::<String>::new()
+    );
+    for run in runs {
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(format!("testbed-{run}")));
+    }
+}
+
+/// The tb-echo binary itself, on loopback: port 0 is reported, bad flags are refused.
+#[test]
+fn tb_echo_binary_reports_its_port_and_rejects_bad_flags() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut server = KillOnDrop(
+        Command::new(ECHO)
+            .args(["--port", "0", "--id", "lo", "--bind", "127.0.0.1"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut first_line = String::new();
+    std::io::BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut first_line)
+        .unwrap();
+    let addr: SocketAddr = first_line
+        .split_whitespace()
+        .nth(4)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {first_line:?}"));
+    assert_ne!(addr.port(), 0);
+    let timeout = Duration::from_secs(2);
+    assert_eq!(
+        testbed::echo::tcp_request(addr, "a b", timeout).unwrap(),
+        "lo a b"
+    );
+    assert_eq!(
+        testbed::echo::udp_request(addr, "c", timeout).unwrap(),
+        "lo c"
+    );
+
+    let bad = Command::new(ECHO)
+        .args(["--port", "99999", "--id", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("bad port \"99999\"") && stderr.contains("usage:"),
+        "{stderr}"
+    );
 }
 
 #[test]

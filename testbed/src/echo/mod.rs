@@ -75,24 +75,33 @@ impl EchoConfig {
 /// Binds the sockets (so errors show before anything runs), prints one "listening" line, then
 /// serves until killed.
 pub fn serve(config: &EchoConfig) -> Result<()> {
-    let addr = SocketAddr::new(config.bind, config.port);
+    let mut addr = SocketAddr::new(config.bind, config.port);
     let tcp = match config.tcp {
-        true => Some(TcpListener::bind(addr).with_context(|| format!("bind tcp {addr}"))?),
+        true => {
+            let listener = TcpListener::bind(addr).with_context(|| format!("bind tcp {addr}"))?;
+            // With --port 0, UDP takes the port TCP got, so one number serves both.
+            addr = listener.local_addr()?;
+            Some(listener)
+        }
         false => None,
     };
     let udp = match config.udp {
-        true => Some(UdpSocket::bind(addr).with_context(|| format!("bind udp {addr}"))?),
+        true => {
+            let socket = UdpSocket::bind(addr).with_context(|| format!("bind udp {addr}"))?;
+            addr = socket.local_addr()?;
+            Some(socket)
+        }
         false => None,
     };
+    let protocols: Vec<&str> = [("tcp", config.tcp), ("udp", config.udp)]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect();
+    // Tests read this line to learn the port.
     println!(
         "tb-echo {} listening on {addr} ({})",
         config.id,
-        [("tcp", config.tcp), ("udp", config.udp)]
-            .iter()
-            .filter(|(_, on)| *on)
-            .map(|(name, _)| *name)
-            .collect::<Vec<_>>()
-            .join("+")
+        protocols.join("+")
     );
     std::io::stdout().flush()?;
     let id: Arc<str> = config.id.as_str().into();
