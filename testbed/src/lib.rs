@@ -12,6 +12,25 @@
 //! # anyhow::Ok(())
 //! ```
 //!
+//! Native XDP_TX or XDP_REDIRECT into a veth drops frames unless the receiving end has an XDP
+//! program (DESIGN.md §3). For a director's interface, that end is its [`SwitchPort`]; attach a
+//! pass program there from inside the switch namespace, e.g. with lb-ctl:
+//!
+//! ```text
+//! let mut decap = lb_ctl::Decap::load(None)?;
+//! for port in topo.switch_ports() {                    // or topo.switch_port(Role::Lb1, "eth0")?
+//!     topo.switch().in_netns(|| decap.attach_pass(&port.iface, XdpMode::Driver))??;
+//! }
+//! ```
+//!
+//! Sockets and XDP attachments made inside `in_netns` stay in that namespace after it returns.
+//! Keep `decap` alive as long as the programs must stay attached.
+//!
+//! Every node has ip_forward, rp_filter and ARP settings, fixed MACs (`02:00:c6:12:<net>:<host>`)
+//! and routes as in DESIGN.md §6; the links carry MTU 1600 ([`FABRIC_MTU`], room for TUN's
+//! outer header) except the client's (1500); IPv6 is off on the links; TX checksum offload is
+//! off on every veth end.
+//!
 //! - [`plan`]: nodes, networks, addresses, routes ([`Spec`] picks the nodes).
 //! - [`Topology`]: builds a spec, hands out [`Node`]s, tears down on drop.
 //! - [`Node`]: commands (`nsenter`, never `ip netns exec`, which hides /sys/fs/bpf), spawned

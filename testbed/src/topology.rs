@@ -336,9 +336,11 @@ fn log_dir_of(prefix: &str) -> PathBuf {
 fn namespace_sysctls(role: Option<Role>) -> Vec<(String, String)> {
     let mut pairs = Vec::new();
     let mut set = |key: &str, value: &str| pairs.push((key.to_string(), value.to_string()));
+    // No IPv6 on the veths and bridges created from now on: keeps router solicitations and DAD
+    // out of packet dumps and XDP counters. `lo` already exists and keeps ::1, so servers that
+    // bind ::1 or [::] still start.
+    set("net.ipv6.conf.default.disable_ipv6", "1");
     for scope in ["all", "default"] {
-        // No IPv6: keeps router solicitations and DAD out of packet dumps and XDP counters.
-        set(&format!("net.ipv6.conf.{scope}.disable_ipv6"), "1");
         // Tunnels and DR make asymmetric paths (e.g. replies from the VIP leave rs3 towards the
         // router, whose route to the VIP points elsewhere); reverse-path filtering would drop them.
         set(&format!("net.ipv4.conf.{scope}.rp_filter"), "0");

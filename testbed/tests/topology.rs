@@ -144,6 +144,16 @@ fn nodes_carry_the_design_settings() {
             "2"
         );
     }
+    // IPv6 is off on the links (no solicitations in the way of XDP tests) but lo keeps ::1.
+    assert_eq!(
+        rs1.run(&["ip", "-6", "-o", "addr", "show", "dev", "eth0"])
+            .unwrap(),
+        ""
+    );
+    assert!(rs1
+        .run(&["ip", "-6", "-o", "addr", "show", "dev", "lo"])
+        .unwrap()
+        .contains("::1/128"));
     // The same read through a separate process (sysctl in the namespace via nsenter).
     let forward = topo
         .node(Role::Router)
