@@ -25,11 +25,15 @@ pub enum NetlinkError {
     NoRoute(Ipv4Addr),
     #[error("{0} is a local address of this host; it has no next hop")]
     LocalAddress(Ipv4Addr),
-    #[error("no ARP reply from {next_hop} (next hop towards {dst}) on interface {ifindex} after {waited_ms} ms")]
+    #[error(
+        "no ARP reply from {next_hop} (next hop towards {dst}) on {ifname} after {waited_ms} ms"
+    )]
     NeighbourUnresolved {
         dst: Ipv4Addr,
         next_hop: Ipv4Addr,
         ifindex: u32,
+        /// The interface's name, or `#index` if it went away meanwhile.
+        ifname: String,
         waited_ms: u64,
     },
     #[error("invalid prefix length /{0} (0 to 32)")]
@@ -160,9 +164,9 @@ pub fn neighbour_mac(ifindex: u32, ip: Ipv4Addr) -> Result<Option<[u8; 6]>> {
 
 /// The interface, gateway and MAC a frame for `dst` must be sent with: the
 /// route's gateway's MAC, or `dst`'s own MAC when it is on-link. When the
-/// neighbour table has no usable entry, one UDP datagram to the next hop's
-/// discard port makes the kernel resolve it, and the table is polled for
-/// up to 1 s (20 × 50 ms).
+/// neighbour table has no usable entry, a UDP datagram to `dst`'s discard
+/// port (9) makes the kernel resolve the next hop on the way, and the table
+/// is polled for up to 1 s (20 × 50 ms, re-sending every 250 ms).
 pub fn resolve_next_hop_mac(dst: Ipv4Addr) -> Result<NextHop> {
     let lookup = route_lookup(dst)?;
     if lookup.is_local {
@@ -202,6 +206,7 @@ pub fn resolve_next_hop_mac(dst: Ipv4Addr) -> Result<NextHop> {
         dst,
         next_hop,
         ifindex,
+        ifname: interface_name(ifindex).unwrap_or_else(|_| format!("#{ifindex}")),
         waited_ms: (ARP_POLL_INTERVAL * ARP_POLLS).as_millis() as u64,
     })
 }
