@@ -76,7 +76,7 @@ impl Node {
         &self.netns
     }
 
-    /// "/run/netns/<netns>".
+    /// `/run/netns/<netns>`.
     pub fn netns_path(&self) -> PathBuf {
         netns_path(&self.netns)
     }
@@ -265,7 +265,7 @@ impl Node {
     }
 
     /// Sends `line` to a tb-echo server over TCP from this node; returns its answer
-    /// ("<id> <line>").
+    /// (`<id> <line>`).
     pub fn tcp_echo(&self, addr: SocketAddr, line: &str) -> Result<String> {
         self.in_netns(|| echo::tcp_request(addr, line, CHECK_TIMEOUT))?
             .with_context(|| format!("TCP echo {addr} from node {}", self.name))

@@ -85,7 +85,7 @@ impl Leg {
         self.net.host(self.host)
     }
 
-    /// A fixed, readable MAC: 02:00:c6:12:<net>:<host> (c6:12 = 198.18, locally administered).
+    /// A fixed, readable MAC: `02:00:c6:12:<net>:<host>` (c6:12 = 198.18, locally administered).
     /// Fixed MACs make packet dumps and map entries easy to check by eye.
     pub fn mac(&self) -> MacAddr {
         MacAddr([0x02, 0x00, 198, 18, self.net.third_octet(), self.host])

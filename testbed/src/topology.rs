@@ -43,12 +43,12 @@ pub struct SwitchPort {
     pub bridge: &'static str,
 }
 
-/// The namespace name of node `name` in run `prefix`: "<prefix>-<name>".
+/// The namespace name of node `name` in run `prefix`: `<prefix>-<name>`.
 pub fn netns_name(prefix: &str, name: &str) -> String {
     format!("{prefix}-{name}")
 }
 
-/// Switch-side name of a node's interface: "<node>-<iface>", e.g. "router-eth1" (at most 11
+/// Switch-side name of a node's interface: `<node>-<iface>`, e.g. "router-eth1" (at most 11
 /// characters, within the 15 Linux allows). It only has to be unique inside the switch
 /// namespace: veths are created directly in the namespaces, never in the root namespace.
 pub fn switch_iface(role: Role, iface: &str) -> String {
@@ -61,7 +61,7 @@ impl Topology {
         Topology::build_with_prefix(spec, &random_prefix()?)
     }
 
-    /// Builds `spec` with namespaces named "<prefix>-<node>". Fails if any exist already.
+    /// Builds `spec` with namespaces named `<prefix>-<node>`. Fails if any exist already.
     /// On failure, whatever was created is deleted again.
     pub fn build_with_prefix(spec: &Spec, prefix: &str) -> Result<Topology> {
         validate_name("prefix", prefix)?;
@@ -96,7 +96,7 @@ impl Topology {
 
     /// Deletes the namespaces of one topology (kept by [`Topology::keep`] or left by a killed
     /// run) and its log folder, killing whatever runs inside. Returns the namespaces deleted.
-    /// Unlike `cleanup_prefix(prefix)`, it leaves "<prefix>X-..." namespaces alone.
+    /// Unlike `cleanup_prefix(prefix)`, it leaves `<prefix>X-...` namespaces alone.
     pub fn remove(prefix: &str) -> Result<Vec<String>> {
         validate_name("prefix", prefix)?;
         let removed = crate::netns::cleanup_prefix(&format!("{prefix}-"))?;

@@ -1,5 +1,5 @@
 //! `tb-echo --port P --id NAME [--bind ADDR] [--mode tcp|udp|both]`: answers every TCP line and
-//! UDP datagram with "<NAME> <line>". See `testbed::echo`.
+//! UDP datagram with `<NAME> <line>`. See `testbed::echo`.
 
 use std::process::ExitCode;
 

@@ -1,5 +1,5 @@
 //! tb-echo: a tiny "who answered?" server for the end-to-end tests, and its client side.
-//! Every TCP line and every UDP datagram is answered with "<id> <line>", so a test can tell
+//! Every TCP line and every UDP datagram is answered with `<id> <line>`, so a test can tell
 //! which real server a connection reached.
 
 use std::io::{BufRead, BufReader, Read, Write};
