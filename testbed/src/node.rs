@@ -235,6 +235,29 @@ impl Node {
         serde_json::from_str(&out).context("ip -j printed invalid JSON")
     }
 
+    /// Readies the kernel's IP-in-IP receive path, for TUN real servers on hosts that have
+    /// `ipip` (the VIP is already on `lo`): brings up `tunl0` (which loading the module creates in
+    /// every namespace) with reverse-path filtering off. Fails with a clear error where the
+    /// kernel lacks ipip, as on our test machines; use the `decap` XDP program there.
+    pub fn enable_kernel_ipip(&self) -> Result<()> {
+        if self.run(&["ip", "link", "show", "dev", "tunl0"]).is_err() {
+            // Adding an ipip link loads the module, whose init creates tunl0 here; the add
+            // itself then fails with "File exists", which is fine.
+            let added = self.run(&["ip", "link", "add", "tunl0", "type", "ipip"]);
+            if self.run(&["ip", "link", "show", "dev", "tunl0"]).is_err() {
+                let why = added.err().map(|e| format!("{e:#}")).unwrap_or_default();
+                bail!(
+                    "node {}: the kernel has no ipip tunnel support (CONFIG_NET_IPIP off?); \
+                     decapsulate with the decap XDP program instead. ({why})",
+                    self.name
+                );
+            }
+        }
+        self.set_sysctl("net.ipv4.conf.tunl0.rp_filter", "0")?;
+        self.run(&["ip", "link", "set", "tunl0", "up"])?;
+        Ok(())
+    }
+
     /// One ping with a one-second deadline; true if it was answered.
     pub fn ping(&self, addr: Ipv4Addr) -> bool {
         self.run(&["ping", "-n", "-q", "-c", "1", "-W", "1", &addr.to_string()])

@@ -305,6 +305,25 @@ fn a_dr_real_server_answers_for_the_vip() {
     assert!(client.tcp_echo(vip, "anyone?").is_err());
 }
 
+/// Kernel IP-in-IP on TUN real servers: usable where the kernel has ipip, a clear error where
+/// it has not (CONFIG_NET_IPIP is off on our machines, DESIGN.md §3).
+#[test]
+fn kernel_ipip_is_enabled_or_clearly_missing() {
+    let topo = Topology::build(&Spec::with(&[Role::Rs3])).unwrap();
+    let rs3 = topo.node(Role::Rs3);
+    match rs3.enable_kernel_ipip() {
+        Ok(()) => {
+            assert!(rs3.link("tunl0").unwrap().up);
+            assert_eq!(rs3.sysctl("net.ipv4.conf.tunl0.rp_filter").unwrap(), "0");
+        }
+        Err(e) => {
+            let message = format!("{e:#}");
+            assert!(message.contains("no ipip tunnel support"), "{message}");
+            assert!(rs3.link("tunl0").is_err());
+        }
+    }
+}
+
 #[test]
 fn in_netns_runs_code_inside_the_namespace() {
     let topo = Topology::build(&Spec::with(&[Role::Rs1])).unwrap();
