@@ -11,11 +11,11 @@ use crate::netns::{
 };
 use crate::node::Node;
 use crate::plan::{Dest, Leg, Net, Role, Spec, SWITCH, VIP};
+use crate::process::ProcessTable;
 
 /// Longest run prefix: leaves room for "-router" within the 40 characters a namespace name may
 /// have here.
 const MAX_PREFIX_LEN: usize = 24;
-use crate::process::ProcessTable;
 
 /// A built topology. Dropping it (also while a test panics) stops every process spawned in
 /// it and deletes every namespace it created.
@@ -72,7 +72,7 @@ impl Topology {
         if !existing.is_empty() {
             bail!(
                 "namespaces with prefix {prefix:?} already exist ({}); remove them with \
-                 cleanup_prefix (cargo xtask testbed down)",
+                 Topology::remove (cargo xtask testbed down)",
                 existing.join(", ")
             );
         }
@@ -224,7 +224,7 @@ impl Topology {
     }
 
     /// Leaves the namespaces and spawned processes in place (for `cargo xtask testbed up`) and
-    /// returns the prefix; remove them later with [`crate::cleanup_prefix`].
+    /// returns the prefix; remove them later with [`Topology::remove`].
     pub fn keep(mut self) -> String {
         self.kept = true;
         self.prefix.clone()
@@ -241,6 +241,8 @@ impl Topology {
         }
         self.kept = true; // never twice
         self.processes.stop_everything();
+        // A value from `open` owns no namespace, and the logs belong to whoever built them.
+        let owns_logs = !self.created.is_empty();
         let mut errors = Vec::new();
         for name in self.created.drain(..) {
             if let Err(e) = delete_netns(&name) {
@@ -253,7 +255,7 @@ impl Topology {
                 self.prefix,
                 self.log_dir.display()
             );
-        } else {
+        } else if owns_logs {
             let _ = std::fs::remove_dir_all(&self.log_dir);
         }
         if !errors.is_empty() {

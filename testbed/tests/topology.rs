@@ -386,7 +386,9 @@ fn kept_topologies_are_removed_later() {
     assert!(reopened.node_by_name("sw").is_ok());
     assert!(reopened.node_by_name("rs1").is_err());
     assert!(reopened.node(Role::Client).ping(Role::Client.ip()));
+    let log_dir = reopened.log_dir().to_path_buf();
     drop(reopened);
+    assert!(log_dir.exists(), "open() does not own the logs");
     assert_eq!(
         own_namespaces(&prefix).len(),
         2,
@@ -404,6 +406,7 @@ fn kept_topologies_are_removed_later() {
     let status = stray.wait().unwrap();
     assert!(!status.success(), "the stray sleep was killed");
     assert!(Topology::open(&prefix).is_err());
+    assert!(!log_dir.exists(), "remove() deletes the logs");
 }
 
 #[test]
