@@ -6,7 +6,7 @@ use std::process::Child;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 
 /// How long a process gets to exit after SIGTERM before it is SIGKILLed. Long enough for a
 /// daemon such as lbd to detach its programs, short enough not to slow teardown.
@@ -131,6 +131,32 @@ impl Spawned {
     /// Everything the process has printed so far (for failure messages).
     pub fn output(&self) -> Result<String> {
         Ok(String::from_utf8_lossy(&std::fs::read(&self.log)?).into_owned())
+    }
+
+    /// Waits (at most `timeout`) until the process has printed `text`, e.g. a "listening" or
+    /// "became MASTER" line. Fails early if the process exits first; errors carry its output.
+    pub fn wait_for_output(&self, text: &str, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            // Read before checking liveness, so a line printed just before exiting still counts.
+            let output = self.output()?;
+            if output.contains(text) {
+                return Ok(());
+            }
+            if !self.is_running() {
+                bail!(
+                    "{} exited without printing {text:?}; output:\n{output}",
+                    self.label
+                );
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "{} did not print {text:?} within {timeout:?}; output:\n{output}",
+                    self.label
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     pub fn is_running(&self) -> bool {

@@ -294,14 +294,25 @@ fn a_dr_real_server_answers_for_the_vip() {
     );
 
     // One spawned process can be stopped before teardown; its output stays readable.
-    assert!(server
-        .output()
-        .unwrap()
-        .contains("tb-echo rs1 listening on 0.0.0.0:7000"));
+    let started = Duration::from_secs(1);
+    server
+        .wait_for_output("tb-echo rs1 listening on 0.0.0.0:7000", started)
+        .unwrap();
+    let err = server
+        .wait_for_output("never printed", Duration::from_millis(200))
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("did not print"), "{err:#}");
     assert!(server.is_running());
     assert!(server.stop());
     assert!(!server.is_running() && !process_exists(server.pid()));
     assert!(!server.stop(), "already stopped");
+    let err = server
+        .wait_for_output("never printed", started)
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("exited without printing"),
+        "{err:#}"
+    );
     assert!(client.tcp_echo(vip, "anyone?").is_err());
 }
 
