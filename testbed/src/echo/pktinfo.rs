@@ -15,6 +15,24 @@ use std::os::fd::AsRawFd;
 #[repr(C, align(8))]
 struct ControlBuf([u8; 64]);
 
+/// A msghdr over one address, one buffer and the whole control buffer. The pointers it holds
+/// are only valid while the three borrowed values live, so use it right away.
+fn message(
+    peer: &mut libc::sockaddr_in,
+    iov: &mut libc::iovec,
+    control: &mut ControlBuf,
+) -> libc::msghdr {
+    // SAFETY: all-zero is a valid msghdr.
+    let mut msg: libc::msghdr = unsafe { zeroed() };
+    msg.msg_name = (peer as *mut libc::sockaddr_in).cast();
+    msg.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.0.as_mut_ptr().cast();
+    msg.msg_controllen = control.0.len();
+    msg
+}
+
 /// Asks the kernel to report each datagram's destination address.
 pub fn enable(socket: &UdpSocket) -> io::Result<()> {
     let on: libc::c_int = 1;
@@ -39,20 +57,14 @@ pub fn recv_with_dst(
     socket: &UdpSocket,
     buf: &mut [u8],
 ) -> io::Result<(usize, SocketAddrV4, Option<Ipv4Addr>)> {
-    // SAFETY: all-zero is a valid sockaddr_in / msghdr.
+    // SAFETY: all-zero is a valid sockaddr_in.
     let mut peer: libc::sockaddr_in = unsafe { zeroed() };
     let mut iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),
         iov_len: buf.len(),
     };
     let mut control = ControlBuf([0; 64]);
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = (&mut peer as *mut libc::sockaddr_in).cast();
-    msg.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.0.as_mut_ptr().cast();
-    msg.msg_controllen = control.0.len();
+    let mut msg = message(&mut peer, &mut iov, &mut control);
     // SAFETY: every pointer in msg refers to a live local buffer of the stated size.
     let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
     if n < 0 {
@@ -106,13 +118,7 @@ pub fn send_from(
         ipi_addr: libc::in_addr { s_addr: 0 },
     };
     let mut control = ControlBuf([0; 64]);
-    // SAFETY: all-zero is a valid msghdr; the pointers below refer to live locals.
-    let mut msg: libc::msghdr = unsafe { zeroed() };
-    msg.msg_name = (&mut peer as *mut libc::sockaddr_in).cast();
-    msg.msg_namelen = size_of::<libc::sockaddr_in>() as libc::socklen_t;
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.0.as_mut_ptr().cast();
+    let mut msg = message(&mut peer, &mut iov, &mut control);
     // SAFETY: CMSG_SPACE/LEN are arithmetic; the one header fits in the 64-byte buffer.
     unsafe {
         msg.msg_controllen = libc::CMSG_SPACE(size_of::<libc::in_pktinfo>() as u32) as usize;
