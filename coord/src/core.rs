@@ -533,7 +533,7 @@ impl Core {
                 let node = self.tree.get(path).ok_or(ErrCode::NoNode)?;
                 who.check(&node.acl, proto::perms::READ)?;
                 w.buffer(&node.data);
-                node.stat.write(&mut w);
+                node.client_stat().write(&mut w);
                 if *watch {
                     self.watches.add(conn, WatchKind::Data, path);
                 }
@@ -549,7 +549,7 @@ impl Core {
                 let children: Vec<&String> = node.children.iter().collect();
                 w.strings(&children);
                 if *with_stat {
-                    node.stat.write(&mut w);
+                    node.client_stat().write(&mut w);
                 }
                 if *watch {
                     self.watches.add(conn, WatchKind::Child, path);
@@ -559,7 +559,7 @@ impl Core {
                 validate_path(path, false)?;
                 let node = self.tree.get(path).ok_or(ErrCode::NoNode)?;
                 Acl::write_all(&mut w, &node.acl);
-                node.stat.write(&mut w);
+                node.client_stat().write(&mut w);
             }
             Request::Sync { path } => {
                 validate_path(path, false)?;

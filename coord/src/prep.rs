@@ -265,7 +265,6 @@ impl<'a> Prep<'a> {
         if node.stat.num_children > 0 {
             return Err(ErrCode::NotEmpty);
         }
-        parent.stat.cversion += 1;
         parent.stat.num_children -= 1;
         self.pending.insert(parent_path, Some(parent));
         self.pending.insert(path.to_string(), None);
@@ -349,7 +348,10 @@ mod tests {
         let Txn::Create { path, .. } = run(&mut t, &create_req("/q/n-", 2), 4).unwrap() else {
             panic!()
         };
-        assert_eq!(path, "/q/n-0000000002", "deletes bump cversion too");
+        assert_eq!(
+            path, "/q/n-0000000001",
+            "deletes leave cversion alone, as in ZooKeeper"
+        );
     }
 
     #[test]

@@ -12,8 +12,24 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub struct Node {
     pub data: Vec<u8>,
     pub acl: Vec<Acl>,
+    /// As stored. `cversion` here counts child creations only, which is what
+    /// sequential suffixes use; clients see [`Node::client_stat`].
     pub stat: Stat,
     pub children: BTreeSet<String>,
+}
+
+impl Node {
+    /// The Stat a client sees, as ZooKeeper's DataNode.copyStat makes it:
+    /// cversion counts creations and deletions (every child not present any
+    /// more was deleted once), and container / TTL owners read as 0.
+    pub fn client_stat(&self) -> Stat {
+        let mut s = self.stat;
+        s.cversion = s.cversion.wrapping_mul(2).wrapping_sub(s.num_children);
+        if s.ephemeral_owner == CONTAINER_OWNER || owner_ttl(s.ephemeral_owner).is_some() {
+            s.ephemeral_owner = 0;
+        }
+        s
+    }
 }
 
 /// What one applied transaction produced, for the reply.
@@ -260,7 +276,7 @@ impl DataTree {
                     node.stat.mtime = hdr.time;
                     node.stat.data_length = data.len() as i32;
                     triggers.push((path.clone(), event::NODE_DATA_CHANGED));
-                    TxnResult::Stat(node.stat)
+                    TxnResult::Stat(node.client_stat())
                 }
                 None => TxnResult::Error(crate::proto::ErrCode::NoNode.code()),
             },
@@ -272,7 +288,7 @@ impl DataTree {
                 Some(node) => {
                     node.acl = acl.clone();
                     node.stat.aversion = *aversion;
-                    TxnResult::Stat(node.stat)
+                    TxnResult::Stat(node.client_stat())
                 }
                 None => TxnResult::Error(crate::proto::ErrCode::NoNode.code()),
             },
@@ -304,7 +320,8 @@ impl DataTree {
         if let Some(parent) = self.nodes.get_mut(parent_path) {
             parent.children.remove(child_name(path));
             parent.stat.num_children = parent.children.len() as i32;
-            parent.stat.cversion += 1;
+            // ZooKeeper moves pzxid but not cversion on a delete, so
+            // sequential suffixes only count creations.
             parent.stat.pzxid = hdr.zxid;
         }
         triggers.push((path.to_string(), event::NODE_DELETED));
@@ -430,7 +447,7 @@ mod tests {
             TxnResult::Deleted
         );
         assert!(t.get("/a").is_none());
-        assert_eq!(t.get("/").unwrap().stat.cversion, 2);
+        assert_eq!(t.get("/").unwrap().stat.cversion, 1);
         assert_eq!(t.last_zxid, 3);
     }
 
@@ -493,6 +510,24 @@ mod tests {
         assert_eq!(back.get("/a").unwrap().children.len(), 1);
         assert_eq!(back.ephemerals_of(7).count(), 1);
         assert_eq!(back.descendant_count("/"), t.descendant_count("/"));
+    }
+
+    #[test]
+    fn client_cversion_counts_deletes_too() {
+        let mut t = DataTree::new();
+        let mut trig = Vec::new();
+        t.apply(&hdr(1), &create("/p", 0, 1), &mut trig);
+        t.apply(&hdr(2), &create("/p/a", 0, 1), &mut trig);
+        t.apply(&hdr(3), &create("/p/b", 0, 2), &mut trig);
+        t.apply(
+            &hdr(4),
+            &Txn::Delete {
+                path: "/p/a".into(),
+            },
+            &mut trig,
+        );
+        let p = t.get("/p").unwrap();
+        assert_eq!((p.stat.cversion, p.client_stat().cversion), (2, 3));
     }
 
     #[test]
