@@ -1,0 +1,126 @@
+//! SUBSCRIBE / PSUBSCRIBE / UNSUBSCRIBE / PUNSUBSCRIBE / PUBLISH / PUBSUB.
+
+use super::{err, Ctx, CmdResult};
+use crate::pubsub::Subscriber;
+use crate::types::{sds, Sds};
+use crate::util::glob_match;
+use bytes::Bytes;
+
+fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
+    let count = ctx.client.subscriptions() as i64;
+    ctx.out.push(3);
+    ctx.out.bulk(kind);
+    match name {
+        Some(n) => ctx.out.bulk(n),
+        None => ctx.out.null(),
+    }
+    ctx.out.int(count);
+}
+
+fn me(ctx: &Ctx) -> Subscriber {
+    Subscriber { tx: ctx.client.tx.clone(), resp3: ctx.client.resp3 }
+}
+
+fn check_not_in_multi(ctx: &Ctx, name: &str) -> CmdResult {
+    if ctx.in_exec {
+        return Err(err(format!("ERR {name} isn't allowed for a DENY BLOCKING client")));
+    }
+    Ok(())
+}
+
+pub fn subscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    check_not_in_multi(ctx, "SUBSCRIBE")?;
+    for ch in &argv[1..] {
+        if ctx.client.channels.insert(sds(ch)) {
+            let s = me(ctx);
+            ctx.store.pubsub.subscribe(ch, ctx.client.id, s);
+        }
+        confirm(ctx, b"subscribe", Some(ch));
+    }
+    Ok(())
+}
+
+pub fn psubscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    check_not_in_multi(ctx, "PSUBSCRIBE")?;
+    for p in &argv[1..] {
+        if ctx.client.patterns.insert(sds(p)) {
+            let s = me(ctx);
+            ctx.store.pubsub.psubscribe(p, ctx.client.id, s);
+        }
+        confirm(ctx, b"psubscribe", Some(p));
+    }
+    Ok(())
+}
+
+pub fn unsubscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    let targets: Vec<Sds> = if argv.len() > 1 { argv[1..].iter().map(|c| sds(c)).collect() } else { ctx.client.channels.iter().cloned().collect() };
+    if targets.is_empty() {
+        confirm(ctx, b"unsubscribe", None);
+    }
+    for ch in targets {
+        ctx.client.channels.remove(&ch);
+        ctx.store.pubsub.unsubscribe(&ch, ctx.client.id);
+        confirm(ctx, b"unsubscribe", Some(&ch));
+    }
+    Ok(())
+}
+
+pub fn punsubscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    let targets: Vec<Sds> = if argv.len() > 1 { argv[1..].iter().map(|c| sds(c)).collect() } else { ctx.client.patterns.iter().cloned().collect() };
+    if targets.is_empty() {
+        confirm(ctx, b"punsubscribe", None);
+    }
+    for p in targets {
+        ctx.client.patterns.remove(&p);
+        ctx.store.pubsub.punsubscribe(&p, ctx.client.id);
+        confirm(ctx, b"punsubscribe", Some(&p));
+    }
+    Ok(())
+}
+
+/// Drops every subscription of this client (disconnect, RESET).
+pub fn unsubscribe_all(ctx: &mut Ctx) {
+    for ch in std::mem::take(&mut ctx.client.channels) {
+        ctx.store.pubsub.unsubscribe(&ch, ctx.client.id);
+    }
+    for p in std::mem::take(&mut ctx.client.patterns) {
+        ctx.store.pubsub.punsubscribe(&p, ctx.client.id);
+    }
+}
+
+pub fn publish(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    let n = ctx.store.pubsub.publish(&argv[1], &argv[2]);
+    ctx.store.stats.pubsub_messages += 1;
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+pub fn pubsub(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
+    match sub.as_str() {
+        "channels" | "shardchannels" if argv.len() <= 3 => {
+            let names: Vec<Sds> = if sub == "shardchannels" {
+                Vec::new()
+            } else {
+                ctx.store.pubsub.channels.keys().filter(|c| argv.get(2).is_none_or(|p| glob_match(p, c, false))).cloned().collect()
+            };
+            ctx.out.bulks(names.iter());
+        }
+        "numsub" | "shardnumsub" => {
+            ctx.out.map(argv.len() - 2);
+            for ch in &argv[2..] {
+                let n = if sub == "numsub" { ctx.store.pubsub.channels.get(ch.as_ref()).map_or(0, |s| s.len()) } else { 0 };
+                ctx.out.bulk(ch);
+                ctx.out.int(n as i64);
+            }
+        }
+        "numpat" if argv.len() == 2 => ctx.out.int(ctx.store.pubsub.numpat() as i64),
+        "help" if argv.len() == 2 => {
+            ctx.out.array(1);
+            ctx.out.simple("PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are: CHANNELS, NUMSUB, NUMPAT, SHARDCHANNELS, SHARDNUMSUB, HELP");
+        }
+        "channels" | "numpat" | "help" | "shardchannels" => return Err(err(format!("ERR wrong number of arguments for 'pubsub|{sub}' command"))),
+        _ => return Err(err(format!("ERR unknown subcommand '{}'. Try PUBSUB HELP.", String::from_utf8_lossy(&argv[1])))),
+    }
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! Sorted sets: a member → score map plus a skip list ordered by
+//! (score, member). `listpack` only tracks which encoding Redis would report.
+
+use super::skiplist::{NodeId, SkipList};
+use super::{HashMap, Sds, Thresholds};
+
+#[derive(Debug, Default)]
+pub struct ZSet {
+    pub dict: HashMap<Sds, f64>,
+    pub list: SkipList,
+    pub listpack: bool,
+}
+
+/// One end of a score range: value and whether it is exclusive.
+#[derive(Clone, Copy, Debug)]
+pub struct ScoreBound {
+    pub value: f64,
+    pub exclusive: bool,
+}
+
+/// One end of a lexical range.
+#[derive(Clone, Debug)]
+pub enum LexBound {
+    NegInf,
+    PosInf,
+    Incl(Vec<u8>),
+    Excl(Vec<u8>),
+}
+
+impl ScoreBound {
+    pub fn parse(s: &[u8]) -> Option<ScoreBound> {
+        let (exclusive, rest) = if s.first() == Some(&b'(') { (true, &s[1..]) } else { (false, s) };
+        crate::util::parse_f64(rest).map(|value| ScoreBound { value, exclusive })
+    }
+    /// Does `score` lie at or past this bound taken as a minimum?
+    pub fn min_ok(&self, score: f64) -> bool {
+        if self.exclusive {
+            score > self.value
+        } else {
+            score >= self.value
+        }
+    }
+    pub fn max_ok(&self, score: f64) -> bool {
+        if self.exclusive {
+            score < self.value
+        } else {
+            score <= self.value
+        }
+    }
+}
+
+impl LexBound {
+    pub fn parse(s: &[u8]) -> Option<LexBound> {
+        match s.first()? {
+            b'-' if s.len() == 1 => Some(LexBound::NegInf),
+            b'+' if s.len() == 1 => Some(LexBound::PosInf),
+            b'[' => Some(LexBound::Incl(s[1..].to_vec())),
+            b'(' => Some(LexBound::Excl(s[1..].to_vec())),
+            _ => None,
+        }
+    }
+    pub fn min_ok(&self, m: &[u8]) -> bool {
+        match self {
+            LexBound::NegInf => true,
+            LexBound::PosInf => false,
+            LexBound::Incl(v) => m >= v.as_slice(),
+            LexBound::Excl(v) => m > v.as_slice(),
+        }
+    }
+    pub fn max_ok(&self, m: &[u8]) -> bool {
+        match self {
+            LexBound::NegInf => false,
+            LexBound::PosInf => true,
+            LexBound::Incl(v) => m <= v.as_slice(),
+            LexBound::Excl(v) => m < v.as_slice(),
+        }
+    }
+}
+
+impl ZSet {
+    pub fn new(first_member_len: usize, t: &Thresholds) -> Self {
+        ZSet {
+            dict: HashMap::default(),
+            list: SkipList::new(),
+            listpack: t.zset_max_listpack_entries > 0 && first_member_len <= t.zset_max_listpack_value,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    pub fn score(&self, m: &[u8]) -> Option<f64> {
+        self.dict.get(m).copied()
+    }
+
+    /// Inserts or moves a member; returns true if it was new.
+    pub fn set(&mut self, m: &[u8], score: f64, t: &Thresholds) -> bool {
+        if m.len() > t.zset_max_listpack_value {
+            self.listpack = false;
+        }
+        match self.dict.get_mut(m) {
+            Some(old) => {
+                if *old != score {
+                    self.list.delete(*old, m);
+                    self.list.insert(score, Sds::from_slice(m));
+                    *old = score;
+                }
+                false
+            }
+            None => {
+                self.dict.insert(Sds::from_slice(m), score);
+                self.list.insert(score, Sds::from_slice(m));
+                if self.dict.len() > t.zset_max_listpack_entries {
+                    self.listpack = false;
+                }
+                true
+            }
+        }
+    }
+
+    pub fn remove(&mut self, m: &[u8]) -> bool {
+        match self.dict.remove(m) {
+            Some(score) => {
+                self.list.delete(score, m);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub fn rank(&self, m: &[u8]) -> Option<usize> {
+        let score = self.score(m)?;
+        self.list.rank(score, m)
+    }
+
+    /// Node handles in [first, last] rank order, ascending or descending.
+    pub fn walk(&self, from: NodeId, count: usize, rev: bool) -> Vec<(Sds, f64)> {
+        let mut out = Vec::with_capacity(count.min(1024));
+        let mut cur = Some(from);
+        while let Some(id) = cur {
+            if out.len() >= count {
+                break;
+            }
+            out.push((self.list.member(id).clone(), self.list.score(id)));
+            cur = if rev { self.list.prev(id) } else { self.list.next(id) };
+        }
+        out
+    }
+
+    /// Elements with ranks start..=end (0-based, already clamped).
+    pub fn range_by_rank(&self, start: usize, end: usize, rev: bool) -> Vec<(Sds, f64)> {
+        let len = self.len();
+        let first = if rev { len - 1 - start } else { start };
+        match self.list.by_rank(first) {
+            Some(id) => self.walk(id, end - start + 1, rev),
+            None => Vec::new(),
+        }
+    }
+
+    /// First and last node inside a score range.
+    pub fn score_span(&self, min: ScoreBound, max: ScoreBound) -> Option<(NodeId, NodeId)> {
+        let first = self.list.first_where(|s, _| min.min_ok(s))?;
+        let last = self.list.last_where(|s, _| max.max_ok(s))?;
+        if !max.max_ok(self.list.score(first)) || !min.min_ok(self.list.score(last)) {
+            return None;
+        }
+        Some((first, last))
+    }
+
+    pub fn lex_span(&self, min: &LexBound, max: &LexBound) -> Option<(NodeId, NodeId)> {
+        let first = self.list.first_where(|_, m| min.min_ok(m))?;
+        let last = self.list.last_where(|_, m| max.max_ok(m))?;
+        if !max.max_ok(self.list.member(first)) || !min.min_ok(self.list.member(last)) {
+            return None;
+        }
+        Some((first, last))
+    }
+
+    /// Number of elements from node `a` to node `b` inclusive (a before b).
+    pub fn count_between(&self, a: NodeId, b: NodeId) -> usize {
+        self.list.rank_of(b) + 1 - self.list.rank_of(a)
+    }
+}
