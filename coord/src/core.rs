@@ -394,7 +394,12 @@ impl Core {
                 end_multi(&mut w);
                 self.send(conn, OutMsg::Frame(w.into_frame()));
             }
-            Request::Unknown(_) => self.reply_err(conn, xid, ErrCode::Unimplemented),
+            Request::Unknown(_) => {
+                // ZooKeeper answers Unimplemented (with zxid -1) and hangs up.
+                self.reply(conn, xid, -1, ErrCode::Unimplemented, |_| {});
+                self.send(conn, OutMsg::Close);
+                self.drop_conn(conn);
+            }
             other => match self.read(conn, &other) {
                 Ok(body) => self.reply(conn, xid, zxid, ErrCode::Ok, |w| {
                     w.buf.extend_from_slice(&body)
@@ -591,6 +596,10 @@ impl Core {
             }
             Request::RemoveWatches { path, kind, remove } => {
                 validate_path(path, false)?;
+                // ZooKeeper 3.8 takes only Children, Data and Any on the wire.
+                if !(1..=3).contains(kind) {
+                    return Err(ErrCode::MarshallingError);
+                }
                 if !self.watches.remove(conn, path, *kind, *remove) {
                     return Err(ErrCode::NoWatcher);
                 }

@@ -7,6 +7,7 @@
 //! thread; [`server`] handles the sockets.
 
 pub mod acl;
+pub mod client;
 pub mod commit;
 pub mod config;
 pub mod core;

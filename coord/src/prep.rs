@@ -189,9 +189,9 @@ impl<'a> Prep<'a> {
         opcode: i32,
     ) -> Result<Txn, ErrCode> {
         let mode = CreateMode::from_flags(flags).ok_or(ErrCode::BadArguments)?;
-        if mode.container != (opcode == proto::op::CREATE_CONTAINER)
-            || mode.ttl != (opcode == proto::op::CREATE_TTL)
-        {
+        // As in ZooKeeper the flags decide the mode, whatever the create
+        // opcode; only a TTL needs the createTTL request that carries it.
+        if mode.ttl != (opcode == proto::op::CREATE_TTL) {
             return Err(ErrCode::BadArguments);
         }
         if mode.ttl && !(1..=MAX_TTL).contains(&ttl) {

@@ -249,6 +249,7 @@ impl DataTree {
                     stat,
                     children: BTreeSet::new(),
                 };
+                let stat = node.client_stat();
                 self.insert_node(path, node);
                 triggers.push((path.clone(), event::NODE_CREATED));
                 triggers.push((parent_of(path).to_string(), event::NODE_CHILDREN_CHANGED));

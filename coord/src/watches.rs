@@ -20,8 +20,6 @@ fn kinds_of_watcher_type(t: i32) -> &'static [WatchKind] {
         1 => &[Child],
         2 => &[Data],
         3 => &[Data, Child, Persistent, PersistentRecursive],
-        4 => &[Persistent],
-        5 => &[PersistentRecursive],
         _ => &[],
     }
 }

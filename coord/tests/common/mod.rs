@@ -56,10 +56,12 @@ pub fn four_letter(port: u16, word: &str) -> String {
     out
 }
 
-fn wait_ruok(port: u16, child: &mut Child, limit: Duration) {
+/// Waits until the server serves requests. ZooKeeper answers `ruok` before
+/// it does; `srvr` reports the mode only once it is serving.
+fn wait_serving(port: u16, child: &mut Child, limit: Duration) {
     let deadline = Instant::now() + limit;
     while Instant::now() < deadline {
-        if four_letter(port, "ruok") == "imok" {
+        if four_letter(port, "srvr").contains("Mode: ") {
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -67,7 +69,7 @@ fn wait_ruok(port: u16, child: &mut Child, limit: Duration) {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    panic!("server on port {port} did not answer ruok within {limit:?}");
+    panic!("server on port {port} was not serving within {limit:?}");
 }
 
 /// A coord-server with its own data dir and port.
@@ -119,7 +121,7 @@ impl Coord {
             .stderr(log)
             .spawn()
             .expect("start coord-server");
-        wait_ruok(self.port, &mut child, Duration::from_secs(20));
+        wait_serving(self.port, &mut child, Duration::from_secs(20));
         self.child = Some(child);
     }
 
@@ -184,7 +186,7 @@ impl Zookeeper {
             .stderr(log)
             .spawn()
             .expect("start java");
-        wait_ruok(port, &mut child, Duration::from_secs(60));
+        wait_serving(port, &mut child, Duration::from_secs(60));
         Zookeeper {
             port,
             _dir: dir,
