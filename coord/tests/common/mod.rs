@@ -214,11 +214,17 @@ pub fn py_dir() -> PathBuf {
 
 /// Runs a command with a time limit; kills it when the limit passes.
 pub fn run_limited(cmd: &mut Command, limit: Duration) -> Output {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    run_limited_with_input(cmd, b"", limit)
+}
+
+/// As [`run_limited`], with `input` fed to the command's stdin.
+pub fn run_limited_with_input(cmd: &mut Command, input: &[u8], limit: Duration) -> Output {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
     let mut stdout = child.stdout.take().unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let out_reader = std::thread::spawn(move || {
@@ -244,11 +250,8 @@ pub fn run_limited(cmd: &mut Command, limit: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    Output {
-        status,
-        stdout: out_reader.join().unwrap(),
-        stderr: err_reader.join().unwrap(),
-    }
+    let _ = feeder.join();
+    Output { status, stdout: out_reader.join().unwrap(), stderr: err_reader.join().unwrap() }
 }
 
 /// Runs tests/py/<script> with `args`; panics with its output unless it
