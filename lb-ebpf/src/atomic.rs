@@ -10,7 +10,9 @@ use core::intrinsics::{atomic_xadd, atomic_xsub, AtomicOrdering};
 /// `ptr` must point to a live, aligned map value.
 #[inline(always)]
 pub unsafe fn fetch_add_u64(ptr: *mut u64, v: u64) -> u64 {
-    unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(ptr, v) }
+    // SeqCst: LLVM's BPF backend lowers a relaxed add to the non-fetching
+    // `lock add` even when the old value is used.
+    unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::SeqCst }>(ptr, v) }
 }
 
 /// # Safety

@@ -50,11 +50,13 @@ pub fn next_state(proto: u8, state: u8, flags: u8) -> u8 {
     let Some(event) = tcp_event(flags) else {
         return state;
     };
-    let col = state as usize;
-    if col >= 11 {
-        return state;
+    match INPUT_ONLY
+        .get(event)
+        .and_then(|row| row.get(state as usize))
+    {
+        Some(&next) => next,
+        None => state,
     }
-    INPUT_ONLY[event][col]
 }
 
 /// How long an entry in `state` lives without traffic, in nanoseconds.
@@ -62,8 +64,8 @@ pub fn next_state(proto: u8, state: u8, flags: u8) -> u8 {
 pub fn timeout_ns(state: u8) -> u64 {
     let idx = state as usize;
     let secs = match LB_CONFIG.get(0) {
-        Some(cfg) if idx < ConnState::COUNT => cfg.timeouts.by_state[idx],
-        _ => 0,
+        Some(cfg) => cfg.timeouts.by_state.get(idx).copied().unwrap_or(0),
+        None => 0,
     };
     secs as u64 * 1_000_000_000
 }

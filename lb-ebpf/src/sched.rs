@@ -4,6 +4,7 @@
 
 use crate::atomic::fetch_add_u64;
 use crate::maps::{PERSIST, REALS, REAL_CONN_COUNTS, RINGS, SERVICE_REALS, SERVICE_STATE};
+use aya_ebpf::{cty::c_void, helpers::bpf_loop};
 use lb_common::{
     flow_hash, FlowKey, PersistEntry, PersistKey, RealServer, Scheduler, ServiceInfo,
     MAX_REALS_PER_SERVICE, NO_REAL, REAL_F_IN_USE, RING_SIZE,
@@ -35,49 +36,90 @@ fn round_robin(svc: &ServiceInfo) -> Option<u32> {
     let state = SERVICE_STATE.get_ptr_mut(svc.id)?;
     // SAFETY: a live map value; the cursor is only touched atomically.
     let n = unsafe { fetch_add_u64(core::ptr::addr_of_mut!((*state).rr_cursor), 1) };
-    ring_entry(svc, (n % svc.ring_len as u64) as u32)
+    ring_entry(svc, n.checked_rem(svc.ring_len as u64)? as u32)
+}
+
+/// The state of an lc/wlc scan, shared with [`lc_step`] through bpf_loop.
+#[repr(C)]
+struct LeastConnScan {
+    service_id: u32,
+    weighted: u32,
+    best: u32,
+    _pad: u32,
+    best_overhead: u64,
+    best_weight: u64,
 }
 
 /// lc and wlc: IPVS' overhead = active × 256 + inactive; wlc divides it by
-/// the weight, compared by cross-multiplying as IPVS does.
+/// the weight, compared by cross-multiplying as IPVS does. The scan runs
+/// under bpf_loop, so the verifier checks its body once instead of once
+/// per iteration and per path into it.
 #[inline(always)]
 fn least_connections(svc: &ServiceInfo, weighted: bool) -> Option<u32> {
-    let reals = SERVICE_REALS.get(svc.id)?;
-    let mut best = NO_REAL;
-    let mut best_overhead: u64 = 0;
-    let mut best_weight: u64 = 1;
-    let mut i = 0;
-    while i < MAX_REALS_PER_SERVICE {
-        if i as u32 >= reals.count {
-            break;
-        }
-        let real_id = reals.real_ids[i];
-        i += 1;
-        let Some(real) = usable_real(real_id, svc.id) else {
-            continue;
-        };
-        if real.weight == 0 {
-            continue;
-        }
-        let Some(counts) = REAL_CONN_COUNTS.get(real_id) else {
-            continue;
-        };
-        let overhead = counts.active as u64 * 256 + counts.inactive as u64;
-        let weight = if weighted { real.weight as u64 } else { 1 };
-        if best == NO_REAL || overhead * best_weight < best_overhead * weight {
-            best = real_id;
-            best_overhead = overhead;
-            best_weight = weight;
-        }
+    let mut scan = LeastConnScan {
+        service_id: svc.id,
+        weighted: weighted as u32,
+        best: NO_REAL,
+        _pad: 0,
+        best_overhead: 0,
+        best_weight: 1,
+    };
+    // SAFETY: the callback is a BPF function of this object and the context
+    // points to a live stack value for the duration of the call.
+    unsafe {
+        bpf_loop(
+            MAX_REALS_PER_SERVICE as u32,
+            lc_step as *mut c_void,
+            &mut scan as *mut LeastConnScan as *mut c_void,
+            0,
+        );
     }
-    if best == NO_REAL {
+    if scan.best == NO_REAL {
         None
     } else {
-        Some(best)
+        Some(scan.best)
     }
 }
 
-/// Runs the service's scheduler.
+/// One real server of an lc/wlc scan; returns 1 to stop after the last.
+extern "C" fn lc_step(index: u64, ctx: *mut c_void) -> i64 {
+    // SAFETY: bpf_loop passes the context given by least_connections.
+    let scan = unsafe { &mut *(ctx as *mut LeastConnScan) };
+    let Some(reals) = SERVICE_REALS.get(scan.service_id) else {
+        return 1;
+    };
+    if index >= reals.count as u64 {
+        return 1;
+    }
+    let Some(&real_id) = reals.real_ids.get(index as usize) else {
+        return 1;
+    };
+    let Some(real) = usable_real(real_id, scan.service_id) else {
+        return 0;
+    };
+    if real.weight == 0 {
+        return 0;
+    }
+    let Some(counts) = REAL_CONN_COUNTS.get(real_id) else {
+        return 0;
+    };
+    let overhead = counts.active as u64 * 256 + counts.inactive as u64;
+    let weight = if scan.weighted != 0 {
+        real.weight as u64
+    } else {
+        1
+    };
+    if scan.best == NO_REAL || overhead * scan.best_weight < scan.best_overhead * weight {
+        scan.best = real_id;
+        scan.best_overhead = overhead;
+        scan.best_weight = weight;
+    }
+    0
+}
+
+/// Runs the service's scheduler. Every index is checked (`get`,
+/// `checked_rem`): a panic path would end the program in `unreachable`,
+/// which the verifier rejects.
 #[inline(always)]
 fn run_scheduler(svc: &ServiceInfo, flow: &FlowKey) -> Option<u32> {
     if svc.ring_len == 0
@@ -92,11 +134,17 @@ fn run_scheduler(svc: &ServiceInfo, flow: &FlowKey) -> Option<u32> {
         Scheduler::Rr | Scheduler::Wrr => round_robin(svc),
         Scheduler::Lc => least_connections(svc, false),
         Scheduler::Wlc => least_connections(svc, true),
-        Scheduler::Sh => ring_entry(svc, flow_hash::hash_addr(flow.saddr) % svc.ring_len),
-        Scheduler::Dh => ring_entry(svc, flow_hash::hash_addr(flow.daddr) % svc.ring_len),
+        Scheduler::Sh => ring_entry(
+            svc,
+            flow_hash::hash_addr(flow.saddr).checked_rem(svc.ring_len)?,
+        ),
+        Scheduler::Dh => ring_entry(
+            svc,
+            flow_hash::hash_addr(flow.daddr).checked_rem(svc.ring_len)?,
+        ),
         Scheduler::Mh => ring_entry(
             svc,
-            flow_hash::hash_addr_port(flow.saddr, flow.sport) % svc.ring_len,
+            flow_hash::hash_addr_port(flow.saddr, flow.sport).checked_rem(svc.ring_len)?,
         ),
     }
 }
