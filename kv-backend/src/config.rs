@@ -99,6 +99,9 @@ impl Default for Config {
             ("pidfile", ""),
             ("rdbcompression", "yes"),
             ("repl-diskless-sync", "yes"),
+            ("maxmemory-eviction-tenacity", "10"),
+            ("maxmemory-clients", "0"),
+            ("enable-debug-command", "no"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -225,6 +228,7 @@ impl Config {
                 self.databases = n;
             }
             "port" | "bind" | "databases" => return Err("can't set immutable config".into()),
+            "enable-debug-command" if !startup => return Err("can't set protected config".into()),
             "requirepass" => self.requirepass = if value.is_empty() { None } else { Some(value.into()) },
             "maxmemory" => self.maxmemory = parse_memory(value).ok_or_else(|| "argument must be a memory value".to_string())?,
             "maxmemory-policy" => {

@@ -168,7 +168,7 @@ async fn handle(shared: Arc<Shared>, sock: TcpStream, peer: SocketAddr, local: S
     let mut conn = Conn {
         shared,
         sock,
-        client: Client::new(id, tx, authed),
+        client: Client { local: peer.ip().is_loopback(), ..Client::new(id, tx, authed) },
         rbuf: BytesMut::with_capacity(16 * 1024),
         out: Reply::new(false),
         pending: VecDeque::new(),

@@ -84,7 +84,8 @@ pub fn fmt_double(d: f64) -> String {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        // Redis replies "0" for -0 as well.
+        return "0".into();
     }
     // Integers that fit print without exponent or fraction, as Redis' d2string does.
     if d.fract() == 0.0 && d.abs() < 1e17 {
@@ -111,15 +112,24 @@ fn trim_fraction(s: &str) -> String {
     }
 }
 
-/// Formats the result of INCRBYFLOAT/HINCRBYFLOAT: plain decimal, no exponent,
-/// shortest form that reads back to the same value.
-pub fn fmt_incr_float(d: f64) -> String {
-    let s = format!("{}", d);
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
+extern "C" {
+    fn kv_ld_add(a: *const std::ffi::c_char, b: *const std::ffi::c_char, out: *mut std::ffi::c_char, cap: i32) -> i32;
+}
+
+/// INCRBYFLOAT/HINCRBYFLOAT: adds two numbers (both already validated with
+/// [`parse_f64`]) in long double, as Redis does, and renders the result the
+/// way Redis replies it. None if the result is NaN or infinite.
+pub fn incr_float(current: &[u8], delta: &[u8]) -> Option<String> {
+    let a = std::ffi::CString::new(current).ok()?;
+    let b = std::ffi::CString::new(delta).ok()?;
+    let mut out = vec![0u8; 5 * 1024];
+    // SAFETY: both inputs are NUL-terminated and `out` holds `cap` bytes.
+    let n = unsafe { kv_ld_add(a.as_ptr(), b.as_ptr(), out.as_mut_ptr().cast(), out.len() as i32) };
+    if n < 0 {
+        return None;
     }
+    out.truncate(n as usize);
+    String::from_utf8(out).ok()
 }
 
 /// Glob-style matching as Redis' `stringmatchlen`: `*`, `?`, `[...]` with
@@ -400,6 +410,15 @@ mod tests {
         assert_eq!(fmt_double(1e20), "1e+20");
         assert_eq!(fmt_double(f64::NEG_INFINITY), "-inf");
         assert_eq!(fmt_double(1.5e-7), "1.4999999999999999e-07");
+    }
+
+    #[test]
+    fn incr_float_matches_redis_long_double() {
+        assert_eq!(incr_float(b"10.5", b"0.1").unwrap(), "10.6");
+        assert_eq!(incr_float(b"3000", b"1.5e-1").unwrap(), "3000.14999999999999991");
+        assert_eq!(incr_float(b"5.0e3", b"2.0e2").unwrap(), "5200");
+        assert_eq!(incr_float(b"1", b"-1").unwrap(), "0");
+        assert!(incr_float(b"1e4932", b"1e4932").is_none());
     }
 
     #[test]

@@ -1,29 +1,29 @@
 //! Bitmap commands over strings. Bit offsets are MSB first: bit 0 is the
 //! highest bit of byte 0, as Redis does it.
 
-use super::string::{check_string_length, overwrite, read_string};
+use super::string::{overwrite, read_string};
 use super::{err, eq_ic, int_arg, Ctx, CmdError, CmdResult, SYNTAX};
 use crate::db::Access;
 use crate::types::Value;
 use bytes::Bytes;
 
-fn bit_offset(arg: &[u8]) -> Result<u64, CmdError> {
+/// A bit offset; the byte it falls in must fit in proto-max-bulk-len.
+fn bit_offset(ctx: &Ctx, arg: &[u8]) -> Result<u64, CmdError> {
     let bad = || err("ERR bit offset is not an integer or out of range");
     let n = int_arg(arg).map_err(|_| bad())?;
-    if n < 0 || n >= 4 * 1024 * 1024 * 1024 * 8 {
+    if n < 0 || (n >> 3) >= ctx.store.config.proto_max_bulk_len {
         return Err(bad());
     }
     Ok(n as u64)
 }
 
 pub fn setbit(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let off = bit_offset(&argv[2])?;
+    let off = bit_offset(ctx, &argv[2])?;
     let on = match argv[3].as_ref() {
         b"1" => true,
         b"0" => false,
         _ => return Err(err("ERR bit is not an integer or out of range")),
     };
-    check_string_length(ctx, off / 8 + 1)?;
     let mut v = read_string(ctx, &argv[1], Access::Write)?.unwrap_or_default();
     let byte = (off / 8) as usize;
     if v.len() <= byte {
@@ -42,7 +42,7 @@ pub fn setbit(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn getbit(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let off = bit_offset(&argv[2])?;
+    let off = bit_offset(ctx, &argv[2])?;
     let v = read_string(ctx, &argv[1], Access::Read)?.unwrap_or_default();
     let byte = (off / 8) as usize;
     let bit = v.get(byte).is_some_and(|b| b & (1 << (7 - (off % 8))) != 0);

@@ -285,7 +285,7 @@ const OBJECT_HELP: &[&str] = &[
     "    Return the number of references of the value associated with the specified",
     "    <key>.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
 ];
 
 pub fn object(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -432,7 +432,7 @@ fn ttl_generic(ctx: &mut Ctx, argv: &[Bytes], kind: TtlKind) -> CmdResult {
     ctx.out.int(match kind {
         TtlKind::Ttl => (ttl + 500) / 1000,
         TtlKind::Pttl => ttl,
-        TtlKind::ExpireTime => when / 1000,
+        TtlKind::ExpireTime => (when + 500) / 1000,
         TtlKind::PExpireTime => when,
     });
     Ok(())

@@ -5,7 +5,7 @@ use super::{err, eq_ic, int_arg, is_hash, Ctx, CmdResult};
 use crate::db::Access;
 use crate::types::hash::Hash;
 use crate::types::{Sds, Value};
-use crate::util::{fmt_incr_float, glob_match, parse_f64, parse_i64_strict, rand_below};
+use crate::util::{glob_match, incr_float, parse_f64, parse_i64_strict, rand_below};
 use bytes::Bytes;
 
 fn hash_for_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut Hash, super::CmdError> {
@@ -171,18 +171,12 @@ pub fn hincrby(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn hincrbyfloat(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let delta = parse_f64(&argv[3]).ok_or_else(|| err(super::NOT_FLOAT))?;
+    parse_f64(&argv[3]).ok_or_else(|| err(super::NOT_FLOAT))?;
     let t = ctx.store.config.thresholds;
     let h = hash_for_write(ctx, &argv[1])?;
-    let cur = match h.map.get(argv[2].as_ref()) {
-        Some(v) => parse_f64(v).ok_or_else(|| err("ERR hash value is not a float"))?,
-        None => 0.0,
-    };
-    let new = cur + delta;
-    if !new.is_finite() {
-        return Err(err("ERR increment would produce NaN or Infinity"));
-    }
-    let s = fmt_incr_float(new);
+    let cur = h.map.get(argv[2].as_ref()).map_or_else(|| b"0".to_vec(), |v| v.to_vec());
+    parse_f64(&cur).ok_or_else(|| err("ERR hash value is not a float"))?;
+    let s = incr_float(&cur, &argv[3]).ok_or_else(|| err("ERR increment would produce NaN or Infinity"))?;
     h.set(&argv[2], s.as_bytes(), &t);
     ctx.modified(&argv[1]);
     ctx.out.bulk(s.as_bytes());

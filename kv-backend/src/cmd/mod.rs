@@ -92,6 +92,8 @@ pub struct Client {
     pub blocked: Option<Blocked>,
     pub close_after_reply: bool,
     pub last_cmd: &'static str,
+    /// Connected from a loopback address (for `enable-debug-command local`).
+    pub local: bool,
 }
 
 impl Client {
@@ -111,6 +113,7 @@ impl Client {
             blocked: None,
             close_after_reply: false,
             last_cmd: "NULL",
+            local: false,
         }
     }
 

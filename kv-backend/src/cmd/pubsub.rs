@@ -21,15 +21,7 @@ fn me(ctx: &Ctx) -> Subscriber {
     Subscriber { tx: ctx.client.tx.clone(), resp3: ctx.client.resp3 }
 }
 
-fn check_not_in_multi(ctx: &Ctx, name: &str) -> CmdResult {
-    if ctx.in_exec {
-        return Err(err(format!("ERR {name} isn't allowed for a DENY BLOCKING client")));
-    }
-    Ok(())
-}
-
 pub fn subscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    check_not_in_multi(ctx, "SUBSCRIBE")?;
     for ch in &argv[1..] {
         if ctx.client.channels.insert(sds(ch)) {
             let s = me(ctx);
@@ -41,7 +33,6 @@ pub fn subscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn psubscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    check_not_in_multi(ctx, "PSUBSCRIBE")?;
     for p in &argv[1..] {
         if ctx.client.patterns.insert(sds(p)) {
             let s = me(ctx);

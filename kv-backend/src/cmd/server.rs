@@ -313,7 +313,19 @@ pub fn lastsave(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// DEBUG is off by default in Redis 7 (`enable-debug-command no|yes|local`).
+fn debug_allowed(ctx: &Ctx) -> bool {
+    match ctx.store.config.passive.get("enable-debug-command").map(String::as_str) {
+        Some("yes") => true,
+        Some("local") => ctx.client.local,
+        _ => false,
+    }
+}
+
 pub fn debug(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    if !debug_allowed(ctx) {
+        return Err(err("ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server."));
+    }
     let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
     match sub.as_str() {
         "sleep" if argv.len() == 3 => {

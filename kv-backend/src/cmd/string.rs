@@ -3,7 +3,7 @@
 use super::{err, eq_ic, int_arg, Ctx, CmdError, CmdResult, NOT_FLOAT, NOT_INT, SYNTAX};
 use crate::db::Access;
 use crate::types::{sds, Value, EMBSTR_MAX};
-use crate::util::{clamp_range, fmt_incr_float, parse_f64, parse_i64_strict};
+use crate::util::{clamp_range, incr_float, parse_f64, parse_i64_strict};
 use bytes::Bytes;
 
 /// Reads a string value as bytes; WRONGTYPE for other types.
@@ -366,16 +366,10 @@ pub fn decrby(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn incrbyfloat(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let delta = parse_f64(&argv[2]).ok_or_else(|| err(NOT_FLOAT))?;
-    let cur = match read_string(ctx, &argv[1], Access::Write)? {
-        None => 0.0,
-        Some(v) => parse_f64(&v).ok_or_else(|| err(NOT_FLOAT))?,
-    };
-    let new = cur + delta;
-    if !new.is_finite() {
-        return Err(err("ERR increment would produce NaN or Infinity"));
-    }
-    let s = fmt_incr_float(new);
+    parse_f64(&argv[2]).ok_or_else(|| err(NOT_FLOAT))?;
+    let cur = read_string(ctx, &argv[1], Access::Write)?.unwrap_or_else(|| b"0".to_vec());
+    parse_f64(&cur).ok_or_else(|| err(NOT_FLOAT))?;
+    let s = incr_float(&cur, &argv[2]).ok_or_else(|| err("ERR increment would produce NaN or Infinity"))?;
     let v = if s.len() <= EMBSTR_MAX { Value::Embstr(sds(s.as_bytes())) } else { Value::Raw(sds(s.as_bytes())) };
     overwrite(ctx, &argv[1], v);
     ctx.out.bulk(s.as_bytes());

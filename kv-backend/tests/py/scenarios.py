@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Multi-client scenarios (blocking pops, pub/sub, WATCH, CLIENT KILL, RESP3
+push) run against redis-server and kv-server; the transcripts must match.
+
+usage: scenarios.py REDIS_PORT KV_PORT
+"""
+import sys
+import threading
+import time
+
+import redis
+
+
+def conn(port, protocol=2):
+    c = redis.Connection(port=port, protocol=protocol, socket_timeout=10)
+    c.connect()
+    return c
+
+
+def cmd(c, *args):
+    c.send_command(*args)
+    try:
+        return c.read_response(push_request=True)
+    except redis.ResponseError as e:
+        return ("error", str(e))
+
+
+def in_thread(fn):
+    box = {}
+    t = threading.Thread(target=lambda: box.setdefault("v", fn()))
+    t.start()
+    return t, box
+
+
+def blpop_wakeup(port):
+    a, b = conn(port), conn(port)
+    cmd(b, "FLUSHALL")
+    t, box = in_thread(lambda: cmd(a, "BLPOP", "k1", "k2", "5"))
+    time.sleep(0.3)
+    pushed = cmd(b, "RPUSH", "k2", "x", "y")
+    t.join(10)
+    return [pushed, box.get("v"), cmd(b, "LRANGE", "k2", "0", "-1")]
+
+
+def blocked_fifo(port):
+    a, b, c = conn(port), conn(port), conn(port)
+    cmd(c, "FLUSHALL")
+    t1, r1 = in_thread(lambda: cmd(a, "BRPOP", "q", "5"))
+    time.sleep(0.2)
+    t2, r2 = in_thread(lambda: cmd(b, "BRPOP", "q", "5"))
+    time.sleep(0.2)
+    n = cmd(c, "LPUSH", "q", "first", "second")
+    t1.join(10)
+    t2.join(10)
+    return [n, r1.get("v"), r2.get("v"), cmd(c, "EXISTS", "q")]
+
+
+def blpop_timeout(port):
+    a = conn(port)
+    start = time.time()
+    r = cmd(a, "BLPOP", "nokey", "0.3")
+    waited = time.time() - start
+    return [r, waited >= 0.25, waited < 3]
+
+
+def blmove_and_bzpop(port):
+    a, b, c = conn(port), conn(port), conn(port)
+    cmd(c, "FLUSHALL")
+    t1, r1 = in_thread(lambda: cmd(a, "BLMOVE", "src", "dst", "RIGHT", "LEFT", "5"))
+    t2, r2 = in_thread(lambda: cmd(b, "BZPOPMAX", "z", "5"))
+    time.sleep(0.3)
+    cmd(c, "RPUSH", "src", "a", "b")
+    cmd(c, "ZADD", "z", "1", "low", "9", "high")
+    t1.join(10)
+    t2.join(10)
+    return [r1.get("v"), r2.get("v"), cmd(c, "LRANGE", "dst", "0", "-1"), cmd(c, "ZRANGE", "z", "0", "-1")]
+
+
+def pipeline_after_block(port):
+    a, b = conn(port), conn(port)
+    cmd(b, "FLUSHALL")
+    # A pipeline whose first command blocks: the rest waits for it, in order.
+    a.send_packed_command(a.pack_commands([("BLPOP", "pk", "5"), ("SET", "after", "1"), ("GET", "after")]))
+    time.sleep(0.3)
+    before = cmd(b, "GET", "after")
+    cmd(b, "RPUSH", "pk", "v")
+    return [before, a.read_response(), a.read_response(), a.read_response()]
+
+
+def pubsub(port):
+    s1, s2, p = conn(port), conn(port), conn(port)
+    out = [cmd(s1, "SUBSCRIBE", "news", "chat"), s1.read_response()]
+    out.append(cmd(s2, "PSUBSCRIBE", "ch*"))
+    out.append(cmd(p, "PUBLISH", "chat", "hello"))
+    out.append(s1.read_response())
+    out.append(s2.read_response())
+    out.append(cmd(p, "PUBLISH", "nobody", "x"))
+    out.append(sorted(cmd(p, "PUBSUB", "CHANNELS")))
+    out.append(cmd(p, "PUBSUB", "NUMSUB", "news", "chat", "none"))
+    out.append(cmd(p, "PUBSUB", "NUMPAT"))
+    out.append(cmd(s1, "GET", "x"))
+    out.append(cmd(s1, "PING"))
+    out.append(cmd(s1, "UNSUBSCRIBE", "news"))
+    out.append(cmd(s1, "UNSUBSCRIBE"))
+    out.append(cmd(s1, "GET", "x"))
+    out.append(cmd(s2, "PUNSUBSCRIBE"))
+    out.append(cmd(p, "PUBSUB", "NUMPAT"))
+    return out
+
+
+def resp3_push(port):
+    s, p = conn(port, 3), conn(port)
+    out = [cmd(s, "SUBSCRIBE", "c")]
+    out.append(cmd(p, "PUBLISH", "c", "m"))
+    out.append(s.read_response(push_request=True))
+    out.append(cmd(s, "GET", "k"))
+    out.append(cmd(s, "PING"))
+    return out
+
+
+def watch_other_client(port):
+    a, b = conn(port), conn(port)
+    cmd(a, "FLUSHALL")
+    cmd(a, "SET", "k", "1")
+    out = [cmd(a, "WATCH", "k")]
+    out.append(cmd(b, "INCR", "k"))
+    out += [cmd(a, "MULTI"), cmd(a, "SET", "k", "mine"), cmd(a, "EXEC"), cmd(a, "GET", "k")]
+    out.append(cmd(a, "WATCH", "k"))
+    out.append(cmd(b, "GET", "k"))
+    out += [cmd(a, "MULTI"), cmd(a, "SET", "k", "mine"), cmd(a, "EXEC"), cmd(a, "GET", "k")]
+    # Two clients in MULTI: whichever EXEC comes first runs first.
+    out += [cmd(a, "MULTI"), cmd(b, "MULTI"), cmd(a, "SET", "o", "a"), cmd(b, "SET", "o", "b")]
+    out += [cmd(b, "EXEC"), cmd(a, "EXEC"), cmd(b, "GET", "o")]
+    return out
+
+
+def client_kill(port):
+    a, b = conn(port), conn(port)
+    out = [cmd(a, "CLIENT", "SETNAME", "victim")]
+    listing = cmd(b, "CLIENT", "LIST").decode()
+    out.append("name=victim" in listing)
+    victim_id = cmd(a, "CLIENT", "ID")
+    out.append(cmd(b, "CLIENT", "KILL", "ID", str(victim_id)))
+    out.append(cmd(b, "CLIENT", "KILL", "ID", str(victim_id)))
+    try:
+        a.send_command("PING")
+        r = a.read_response()
+        out.append(("still connected", r))
+    except (redis.ConnectionError, OSError):
+        out.append("closed")
+    out.append(cmd(b, "CLIENT", "KILL", "127.0.0.1:1"))
+    return out
+
+
+SCENARIOS = [blpop_wakeup, blocked_fifo, blpop_timeout, blmove_and_bzpop, pipeline_after_block,
+             pubsub, resp3_push, watch_other_client, client_kill]
+
+
+def main():
+    rport, kport = int(sys.argv[1]), int(sys.argv[2])
+    bad = 0
+    for sc in SCENARIOS:
+        want = sc(rport)
+        got = sc(kport)
+        if want != got:
+            bad += 1
+            print(f"MISMATCH {sc.__name__}\n  redis: {want!r}\n  kv:    {got!r}")
+    print(f"{len(SCENARIOS) - bad}/{len(SCENARIOS)} scenarios matched")
+    sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
