@@ -243,6 +243,11 @@ impl Decap {
         program(&mut self.ebpf, progs::DECAP)
     }
 
+    /// The `pass` program, e.g. for BPF_PROG_TEST_RUN.
+    pub fn pass_program(&mut self) -> Result<&mut Xdp> {
+        program(&mut self.ebpf, progs::PASS)
+    }
+
     pub fn attach(&mut self, iface: &str, mode: XdpMode) -> Result<()> {
         let pin_dir = self.pin_dir.clone();
         attach(

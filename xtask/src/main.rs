@@ -50,6 +50,21 @@ fn run() -> Result<()> {
             run_tests(&root, rest)
         }
         "bench" => match rest.first().map(String::as_str) {
+            Some("dataplane") => {
+                setup::run(&root)?;
+                util::cargo(
+                    &root,
+                    &[
+                        "run",
+                        "--quiet",
+                        "--release",
+                        "-p",
+                        "lb-ctl",
+                        "--example",
+                        "bench_dataplane",
+                    ],
+                )
+            }
             Some("kv") => bench_kv::run(&root),
             Some("coord") => bench_coord::run(&root),
             _ => bail!("usage: cargo xtask bench dataplane|kv|coord|e2e|failover"),
