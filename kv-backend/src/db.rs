@@ -26,6 +26,17 @@ pub struct Database {
 }
 
 impl Database {
+    /// Adds a new key. The entry array grows by half its size at a time
+    /// instead of IndexMap's default (matching the index's capacity, close
+    /// to doubling), which keeps memory per key near Redis'.
+    pub fn insert(&mut self, key: Sds, entry: Entry) {
+        let len = self.keys.len();
+        if len == self.keys.capacity() {
+            self.keys.reserve_exact(len / 2 + 16);
+        }
+        self.keys.insert(key, entry);
+    }
+
     pub fn expire_at(&self, key: &[u8]) -> Option<i64> {
         if self.expires.is_empty() {
             None
@@ -204,7 +215,7 @@ impl Store {
         match d.keys.get_mut(key) {
             Some(e) => e.val = val,
             None => {
-                d.keys.insert(Sds::from_slice(key), Entry { val, lru });
+                d.insert(Sds::from_slice(key), Entry { val, lru });
             }
         }
         if !keep_ttl && !d.expires.is_empty() {

@@ -53,7 +53,7 @@ fn rename_generic(ctx: &mut Ctx, argv: &[Bytes], nx: bool) -> CmdResult {
     let ttl = ctx.store.dbs[db].expire_at(src);
     let entry = ctx.store.remove(db, src).expect("exists");
     ctx.store.delete(db, dst, ctx.now);
-    ctx.store.dbs[db].keys.insert(Sds::from_slice(dst), entry);
+    ctx.store.dbs[db].insert(Sds::from_slice(dst), entry);
     if let Some(t) = ttl {
         ctx.store.set_expire(db, dst, t);
     }
@@ -234,7 +234,7 @@ pub fn move_cmd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     let ttl = ctx.store.dbs[src].expire_at(key);
     let e = ctx.store.remove(src, key).expect("exists");
-    ctx.store.dbs[dst].keys.insert(Sds::from_slice(key), e);
+    ctx.store.dbs[dst].insert(Sds::from_slice(key), e);
     if let Some(t) = ttl {
         ctx.store.set_expire(dst, key, t);
     }

@@ -37,7 +37,7 @@ pub fn list_push(store: &mut Store, db: usize, key: &[u8], items: &[&[u8]], left
     let exists = list_mut(store, db, key, now)?.is_some();
     if !exists {
         let lru = store.fresh_lru(now);
-        store.dbs[db].keys.insert(sds(key), Entry { val: Value::List(Box::default()), lru });
+        store.dbs[db].insert(sds(key), Entry { val: Value::List(Box::default()), lru });
     }
     let Some(Entry { val: Value::List(l), .. }) = store.dbs[db].keys.get_mut(key) else { unreachable!("just checked") };
     for it in items {

@@ -185,7 +185,7 @@ impl Ctx<'_> {
         let exists = self.store.lookup(db, key, now, Access::Write).is_some();
         if !exists {
             let lru = self.store.fresh_lru(now);
-            self.store.dbs[db].keys.insert(Sds::from_slice(key), Entry { val: make(), lru });
+            self.store.dbs[db].insert(Sds::from_slice(key), Entry { val: make(), lru });
         }
         let e = self.store.dbs[db].keys.get_mut(key).expect("present");
         if !is_type(&e.val) {

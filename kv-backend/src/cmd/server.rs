@@ -374,7 +374,7 @@ pub fn debug(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 fn populate(ctx: &mut Ctx, count: usize, prefix: &[u8], size: Option<usize>) {
     let db = ctx.client.db;
     let lru = ctx.store.fresh_lru(ctx.now);
-    ctx.store.dbs[db].keys.reserve(count);
+    ctx.store.dbs[db].keys.reserve_exact(count);
     let mut key = Vec::with_capacity(prefix.len() + 12);
     for i in 0..count {
         key.clear();
@@ -388,7 +388,7 @@ fn populate(ctx: &mut Ctx, count: usize, prefix: &[u8], size: Option<usize>) {
             val.resize(s, 0);
         }
         let v = if val.len() <= crate::types::EMBSTR_MAX { Value::Embstr(sds(&val)) } else { Value::Raw(sds(&val)) };
-        ctx.store.dbs[db].keys.insert(Sds::from_slice(&key), crate::db::Entry { val: v, lru });
+        ctx.store.dbs[db].insert(Sds::from_slice(&key), crate::db::Entry { val: v, lru });
     }
 }
 
