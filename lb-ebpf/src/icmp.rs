@@ -26,7 +26,7 @@ const INNER_PORTS_OFFSET: usize = INNER_IP_OFFSET + IPV4_HDR_LEN;
 
 /// Handles an ICMP packet to one of our VIPs; anything else passes.
 #[inline(always)]
-pub fn handle(ctx: &XdpContext, eth: *mut EthHdr, ip: *mut Ipv4Hdr, now: u64) -> u32 {
+pub fn handle(ctx: &XdpContext, eth: *mut EthHdr, ip: *mut Ipv4Hdr) -> u32 {
     // SAFETY: `ip` was bounds checked by the caller.
     let daddr = unsafe { (*ip).daddr };
     // SAFETY: a plain lookup; the value is not kept.
@@ -39,7 +39,7 @@ pub fn handle(ctx: &XdpContext, eth: *mut EthHdr, ip: *mut Ipv4Hdr, now: u64) ->
     // SAFETY: bounds checked by ptr_at.
     match unsafe { (*icmp).type_ } {
         ICMP_ECHO_REQUEST => echo_reply(eth, ip, icmp),
-        ICMP_DEST_UNREACH | ICMP_TIME_EXCEEDED => error_to_real(ctx, ip, icmp, now),
+        ICMP_DEST_UNREACH | ICMP_TIME_EXCEEDED => error_to_real(ctx, ip, icmp, crate::lb::now_ns()),
         _ => xdp_action::XDP_PASS,
     }
 }

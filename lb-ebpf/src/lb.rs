@@ -8,11 +8,11 @@ use crate::icmp;
 use crate::maps::{CONNS, LB_CONFIG, REALS, SERVICES};
 use crate::sched::{pick_real, touch_persistence, usable_real};
 use crate::stats;
-use aya_ebpf::{bindings::xdp_action, helpers::bpf_ktime_get_ns, programs::XdpContext};
+use aya_ebpf::{bindings::xdp_action, helpers::bpf_ktime_get_coarse_ns, programs::XdpContext};
 use aya_log_ebpf::debug;
 use lb_common::{
-    global_stat, ConnEntry, FlowKey, ServiceInfo, ServiceKey, CFG_F_DEBUG_LOG, IPPROTO_ICMP,
-    IPPROTO_TCP, IPPROTO_UDP, SVC_F_DROP_UNSCHEDULABLE,
+    global_stat, ConnEntry, FlowKey, RealServer, ServiceInfo, ServiceKey, CFG_F_DEBUG_LOG,
+    IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, SVC_F_DROP_UNSCHEDULABLE,
 };
 use lb_ebpf::parse::{
     ptr_at, EthHdr, Ipv4Hdr, L4Packet, TcpHdr, UdpHdr, ETH_HDR_LEN, ETH_P_IP, IPV4_NO_OPTIONS,
@@ -50,12 +50,10 @@ fn classify(ctx: &XdpContext) -> u32 {
     if ip_ref.version_ihl != IPV4_NO_OPTIONS || ip_ref.is_fragment() {
         return xdp_action::XDP_PASS;
     }
-    // SAFETY: the helper has no preconditions.
-    let now = unsafe { bpf_ktime_get_ns() };
     match ip_ref.proto {
-        IPPROTO_ICMP => icmp::handle(ctx, eth, ip, now),
+        IPPROTO_ICMP => icmp::handle(ctx, eth, ip),
         IPPROTO_TCP | IPPROTO_UDP => match parse_l4(ctx, eth, ip) {
-            Some(pkt) => l4_packet(ctx, &pkt, now),
+            Some(pkt) => l4_packet(ctx, &pkt),
             None => xdp_action::XDP_PASS,
         },
         _ => xdp_action::XDP_PASS,
@@ -90,18 +88,27 @@ fn parse_l4(ctx: &XdpContext, eth: *mut EthHdr, ip: *mut Ipv4Hdr) -> Option<L4Pa
 }
 
 #[inline(always)]
-fn l4_packet(ctx: &XdpContext, pkt: &L4Packet, now: u64) -> u32 {
+fn l4_packet(ctx: &XdpContext, pkt: &L4Packet) -> u32 {
     let key = ServiceKey {
         vip: pkt.daddr,
         port: pkt.dport,
         proto: pkt.proto,
         _pad: 0,
     };
+    let now = now_ns();
     // SAFETY: the value is copied out before any map update.
     match unsafe { SERVICES.get(&key) }.copied() {
         Some(svc) => service_packet(ctx, pkt, &svc, now),
         None => nat_reply_or_pass(ctx, pkt, now),
     }
+}
+
+/// The coarse monotonic clock (CLOCK_MONOTONIC_COARSE, tick resolution):
+/// timeouts are whole seconds, and it costs a fraction of the precise one.
+#[inline(always)]
+pub fn now_ns() -> u64 {
+    // SAFETY: the helper has no preconditions.
+    unsafe { bpf_ktime_get_coarse_ns() }
 }
 
 /// A packet to a virtual service.
@@ -115,10 +122,10 @@ fn service_packet(ctx: &XdpContext, pkt: &L4Packet, svc: &ServiceInfo, now: u64)
         proto: pkt.proto,
         _pad: [0; 3],
     };
-    let (real_id, new_conn) = match existing_connection(&flow, pkt, svc, now) {
-        Some(real_id) => (real_id, false),
+    let (real_id, real, new_conn) = match existing_connection(&flow, pkt, svc, now) {
+        Some((real_id, real)) => (real_id, real, false),
         None => match new_connection(ctx, &flow, pkt, svc, now) {
-            Some(real_id) => (real_id, true),
+            Some((real_id, real)) => (real_id, real, true),
             None => {
                 stats::bump_global(global_stat::NO_REAL);
                 return if svc.flags & SVC_F_DROP_UNSCHEDULABLE != 0 {
@@ -129,9 +136,6 @@ fn service_packet(ctx: &XdpContext, pkt: &L4Packet, svc: &ServiceInfo, now: u64)
             }
         },
     };
-    let Some(real) = usable_real(real_id, svc.id) else {
-        return xdp_action::XDP_PASS;
-    };
     stats::count(svc.id, real_id, new_conn, true, pkt.ip_len as u64);
     forward::to_real(ctx, pkt, real, real_id, now)
 }
@@ -139,16 +143,19 @@ fn service_packet(ctx: &XdpContext, pkt: &L4Packet, svc: &ServiceInfo, now: u64)
 /// The real server of a live connection, with its TCP state advanced.
 /// Expired entries and entries whose server is gone count as absent.
 #[inline(always)]
-fn existing_connection(flow: &FlowKey, pkt: &L4Packet, svc: &ServiceInfo, now: u64) -> Option<u32> {
+fn existing_connection(
+    flow: &FlowKey,
+    pkt: &L4Packet,
+    svc: &ServiceInfo,
+    now: u64,
+) -> Option<(u32, &'static RealServer)> {
     let conn = CONNS.get_ptr_mut(flow)?;
     // SAFETY: a live map value; this flow's packets are the only writers.
     let conn = unsafe { &mut *conn };
-    if now.wrapping_sub(conn.last_seen_ns) > timeout_ns(conn.state)
-        || conn.service_id != svc.id
-        || usable_real(conn.real_id, svc.id).is_none()
-    {
+    if now.wrapping_sub(conn.last_seen_ns) > timeout_ns(conn.state) || conn.service_id != svc.id {
         return None;
     }
+    let real = usable_real(conn.real_id, svc.id)?;
     let state = next_state(pkt.proto, conn.state, pkt.tcp_flags);
     if state != conn.state {
         account(conn.real_id, Some(conn.state), state);
@@ -156,7 +163,7 @@ fn existing_connection(flow: &FlowKey, pkt: &L4Packet, svc: &ServiceInfo, now: u
     }
     conn.last_seen_ns = now;
     touch_persistence(svc, flow.saddr, now);
-    Some(conn.real_id)
+    Some((conn.real_id, real))
 }
 
 #[inline(always)]
@@ -166,8 +173,9 @@ fn new_connection(
     pkt: &L4Packet,
     svc: &ServiceInfo,
     now: u64,
-) -> Option<u32> {
+) -> Option<(u32, &'static RealServer)> {
     let real_id = pick_real(svc, flow, now)?;
+    let real = usable_real(real_id, svc.id)?;
     let state = next_state(pkt.proto, 0, pkt.tcp_flags);
     let entry = ConnEntry {
         last_seen_ns: now,
@@ -184,7 +192,7 @@ fn new_connection(
             "new connection: service {} -> real {}", svc.id, real_id
         );
     }
-    Some(real_id)
+    Some((real_id, real))
 }
 
 #[inline(always)]

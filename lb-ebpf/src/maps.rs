@@ -2,6 +2,7 @@
 //! by these names under /sys/fs/bpf/<instance>/.
 
 use aya_ebpf::{
+    bindings::BPF_F_NO_COMMON_LRU,
     macros::map,
     maps::{Array, DevMapHash, HashMap, LruHashMap, PerCpuArray},
 };
@@ -40,18 +41,21 @@ pub static REAL_CONN_COUNTS: Array<RealConnCounts> = Array::with_max_entries(MAX
 #[map]
 pub static SERVICE_STATE: Array<ServiceState> = Array::with_max_entries(MAX_SERVICES, 0);
 
-/// Client 5-tuple → connection.
+/// Client 5-tuple → connection. Per-CPU LRU lists (no common list) keep
+/// inserts on different CPUs from contending for one lock.
 #[map]
-pub static CONNS: LruHashMap<FlowKey, ConnEntry> = LruHashMap::with_max_entries(MAX_CONNS, 0);
+pub static CONNS: LruHashMap<FlowKey, ConnEntry> =
+    LruHashMap::with_max_entries(MAX_CONNS, BPF_F_NO_COMMON_LRU);
 
 /// Reply 5-tuple (RIP:rport → CIP:cport) → NAT translation back to the VIP.
 #[map]
-pub static NAT_REPLIES: LruHashMap<FlowKey, NatReply> = LruHashMap::with_max_entries(MAX_CONNS, 0);
+pub static NAT_REPLIES: LruHashMap<FlowKey, NatReply> =
+    LruHashMap::with_max_entries(MAX_CONNS, BPF_F_NO_COMMON_LRU);
 
 /// (service, client address) → persistent real server.
 #[map]
 pub static PERSIST: LruHashMap<PersistKey, PersistEntry> =
-    LruHashMap::with_max_entries(MAX_PERSIST, 0);
+    LruHashMap::with_max_entries(MAX_PERSIST, BPF_F_NO_COMMON_LRU);
 
 #[map]
 pub static SERVICE_STATS: PerCpuArray<Counters> = PerCpuArray::with_max_entries(MAX_SERVICES, 0);
