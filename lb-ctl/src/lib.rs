@@ -7,6 +7,8 @@
 pub mod clock;
 pub mod conns;
 pub mod error;
+pub mod ipvsadm;
+pub mod lbd;
 pub mod loader;
 pub mod maps;
 pub mod netlink;

@@ -1,0 +1,2 @@
+//! ipvsadm's language for `lbctl`: argument parsing, the table formats and
+//! save/restore.

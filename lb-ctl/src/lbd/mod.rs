@@ -1,0 +1,1 @@
+//! `lbd`, keepalived's job: YAML services, health checks, VRRPv3.
