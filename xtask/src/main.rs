@@ -9,8 +9,10 @@
 
 mod bench_coord;
 mod bench_kv;
+mod demo;
 mod ebpf_build;
 mod setup;
+mod testbed_cmd;
 mod util;
 
 use anyhow::{bail, Result};
@@ -45,6 +47,8 @@ fn run() -> Result<()> {
             }
             Ok(())
         }
+        "demo" => demo::run(&root),
+        "testbed" => testbed_cmd::run(&root, rest),
         "test" => {
             setup::run(&root)?;
             run_tests(&root, rest)
