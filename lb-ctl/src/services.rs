@@ -384,26 +384,15 @@ fn write_ring(
 
 /// Finds the interface, next-hop MAC and our MAC towards `addr`.
 pub fn resolve_egress(addr: Ipv4Addr) -> Result<Egress> {
-    let err = |reason: String| LbError::NextHop { addr, reason };
-    let hop = crate::netlink::resolve_next_hop_mac(addr).map_err(|e| err(e.to_string()))?;
-    let name = interface_name(hop.ifindex).map_err(|e| err(e.to_string()))?;
-    let src_mac = crate::netlink::interface_mac(&name).map_err(|e| err(e.to_string()))?;
+    let err = |e: crate::netlink::NetlinkError| LbError::NextHop {
+        addr,
+        reason: e.to_string(),
+    };
+    let hop = crate::netlink::resolve_next_hop_mac(addr).map_err(err)?;
+    let src_mac = crate::netlink::interface_mac_by_index(hop.ifindex).map_err(err)?;
     Ok(Egress {
         ifindex: hop.ifindex,
         next_hop_mac: hop.mac,
         src_mac,
     })
-}
-
-/// if_indextoname: asks the kernel of this network namespace.
-fn interface_name(ifindex: u32) -> std::io::Result<String> {
-    let mut buf = [0 as libc::c_char; libc::IF_NAMESIZE];
-    // SAFETY: buf has IF_NAMESIZE bytes as the call requires.
-    let p = unsafe { libc::if_indextoname(ifindex, buf.as_mut_ptr()) };
-    if p.is_null() {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: on success the kernel wrote a NUL-terminated name into buf.
-    let name = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
-    Ok(name.to_string_lossy().into_owned())
 }

@@ -165,15 +165,7 @@ pub fn send_rewritten(ctx: &XdpContext, pkt: &L4Packet, real: &RealServer) -> u3
 /// the packet is not a reply we track.
 #[inline(always)]
 pub fn nat_reply(ctx: &XdpContext, pkt: &L4Packet, now: u64) -> Option<(u32, u32)> {
-    let key = FlowKey {
-        saddr: pkt.saddr,
-        daddr: pkt.daddr,
-        sport: pkt.sport,
-        dport: pkt.dport,
-        proto: pkt.proto,
-        _pad: [0; 3],
-    };
-    let entry = NAT_REPLIES.get_ptr_mut(&key)?;
+    let entry = NAT_REPLIES.get_ptr_mut(&pkt.flow())?;
     // SAFETY: a live map value.
     let entry = unsafe { &mut *entry };
     entry.last_seen_ns = now;

@@ -114,14 +114,7 @@ pub fn now_ns() -> u64 {
 /// A packet to a virtual service.
 #[inline(always)]
 fn service_packet(ctx: &XdpContext, pkt: &L4Packet, svc: &ServiceInfo, now: u64) -> u32 {
-    let flow = FlowKey {
-        saddr: pkt.saddr,
-        daddr: pkt.daddr,
-        sport: pkt.sport,
-        dport: pkt.dport,
-        proto: pkt.proto,
-        _pad: [0; 3],
-    };
+    let flow = pkt.flow();
     let (real_id, real, new_conn) = match existing_connection(&flow, pkt, svc, now) {
         Some((real_id, real)) => (real_id, real, false),
         None => match new_connection(ctx, &flow, pkt, svc, now) {

@@ -115,3 +115,18 @@ pub struct L4Packet {
     /// Bytes from the IP header on, as the IPVS byte counters count them.
     pub ip_len: u16,
 }
+
+impl L4Packet {
+    /// The packet's 5-tuple as the connection maps key it.
+    #[inline(always)]
+    pub fn flow(&self) -> lb_common::FlowKey {
+        lb_common::FlowKey {
+            saddr: self.saddr,
+            daddr: self.daddr,
+            sport: self.sport,
+            dport: self.dport,
+            proto: self.proto,
+            _pad: [0; 3],
+        }
+    }
+}
