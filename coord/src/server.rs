@@ -10,11 +10,12 @@ use crate::jute::Reader;
 use crate::proto::{ConnectRequest, Request};
 use crate::snapshot;
 use crate::txnlog;
+use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::{TcpListener, TcpStream};
@@ -60,11 +61,27 @@ pub async fn serve(
     core: Sender<CoreMsg>,
 ) -> io::Result<()> {
     let next_id = Arc::new(AtomicU64::new(1));
+    let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     loop {
         let (stream, addr) = listener.accept().await?;
+        // maxClientCnxns: connections per client address; 0 means no limit.
+        let admitted = {
+            let mut counts = per_ip.lock().unwrap_or_else(|e| e.into_inner());
+            let n = counts.entry(addr.ip()).or_default();
+            let ok = cfg.max_client_cnxns == 0 || *n < cfg.max_client_cnxns;
+            if ok {
+                *n += 1;
+            }
+            ok
+        };
+        if !admitted {
+            eprintln!("coord-server: too many connections from {} (maxClientCnxns={})", addr.ip(), cfg.max_client_cnxns);
+            drop(stream);
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         let id = next_id.fetch_add(1, Ordering::Relaxed);
-        let (core, cfg) = (core.clone(), cfg.clone());
+        let (core, cfg, per_ip) = (core.clone(), cfg.clone(), per_ip.clone());
         tokio::spawn(async move {
             if let Err(e) = connection(stream, addr, id, core.clone(), cfg).await {
                 if e.kind() != io::ErrorKind::UnexpectedEof {
@@ -72,6 +89,13 @@ pub async fn serve(
                 }
             }
             let _ = core.send(CoreMsg::Closed { conn: id });
+            let mut counts = per_ip.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = counts.get_mut(&addr.ip()) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(&addr.ip());
+                }
+            }
         });
     }
 }

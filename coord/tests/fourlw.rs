@@ -65,3 +65,27 @@ fn myid_and_server_lines_are_read() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("myid 7 has no server.7"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn max_client_cnxns_limits_connections_per_address() {
+    let server = Coord::start("maxClientCnxns=3");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(coord::client::Client::connect(&server.hosts(), 10_000).await.unwrap());
+        }
+        assert!(coord::client::Client::connect(&server.hosts(), 10_000).await.is_err(), "a fourth connection is refused");
+        held.pop();
+        // The freed slot is reused once the server has seen the close.
+        let mut ok = false;
+        for _ in 0..50 {
+            if coord::client::Client::connect(&server.hosts(), 10_000).await.is_ok() {
+                ok = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(ok, "a closed connection frees its slot");
+    });
+}

@@ -222,3 +222,30 @@ fn raw_protocol_features_match_zookeeper() {
     assert_eq!(line("event before later read"), "event before later read [3:/x]");
     assert_eq!(line("wrong password"), "wrong password timeout=0 session=0");
 }
+
+/// Containers go once their last child does; TTL nodes go when nobody
+/// touched them for their TTL (and not while they have children).
+#[test]
+fn empty_containers_and_expired_ttl_nodes_are_collected() {
+    let server = Coord::start("znode.container.checkIntervalMs=100");
+    rt().block_on(async {
+        let addr = server.hosts();
+        let mut c = Client::connect(&addr, 10_000).await.unwrap();
+        create_with(&mut c, op::CREATE_CONTAINER, "/box", 4, 0).await;
+        create_with(&mut c, op::CREATE_CONTAINER, "/never-used", 4, 0).await;
+        c.create("/box/item", b"", 0).await.unwrap().unwrap();
+        create_with(&mut c, op::CREATE_TTL, "/short", 5, 300).await;
+        create_with(&mut c, op::CREATE_TTL, "/parent", 5, 300).await;
+        c.create("/parent/kid", b"", 0).await.unwrap().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        assert!(c.exists("/box", false).await.unwrap().is_some(), "a container with a child stays");
+        c.delete("/box/item", -1).await.unwrap().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while c.exists("/box", false).await.unwrap().is_some() || c.exists("/short", false).await.unwrap().is_some() {
+            assert!(std::time::Instant::now() < deadline, "container or TTL node not collected");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(c.exists("/never-used", false).await.unwrap().is_some(), "a container that never had children stays");
+        assert!(c.exists("/parent", false).await.unwrap().is_some(), "a TTL node with children stays");
+    });
+}

@@ -89,6 +89,10 @@ expect_error("invalid acl", lambda: zk.create("/crud/badacl", acl=[make_acl("wor
              InvalidACLError)
 expect_error("auth scheme unauthenticated", lambda: zk.create("/crud/authacl", acl=[make_acl("auth", "", all=True)]),
              InvalidACLError)
+zk.create("/crud/local", b"ip", acl=[make_acl("ip", "127.0.0.0/8", all=True)])
+print("ip acl, local client", zk.get("/crud/local")[0])
+zk.create("/crud/remote", b"ip", acl=[make_acl("ip", "10.1.2.3", all=True)])
+expect_error("ip acl, other address", lambda: zk.get("/crud/remote"), NoAuthError)
 expect_error("setACL without ADMIN", lambda: zk.set_acls("/crud/readonly", OPEN_ACL_UNSAFE), NoAuthError)
 st = other.set_acls("/crud/private", OPEN_ACL_UNSAFE)
 print("setACL", stat_line(st, base))
@@ -116,6 +120,7 @@ t.check("/crud", 99)
 print("multi bad check", [type(r).__name__ for r in t.commit()])
 
 print("children count", zk.get_children("/crud", include_data=True)[1].numChildren)
+zk.delete("/crud/remote")  # deleting needs DELETE on the parent, not rights on the node
 zk.delete("/crud", recursive=True)
 print("after delete", zk.exists("/crud"))
 zk.stop()
