@@ -23,12 +23,12 @@ pub struct ClientInfo {
     pub db: usize,
     pub created_ms: i64,
     pub last_ms: i64,
-    pub last_cmd: String,
+    pub last_cmd: &'static str,
     pub sub: usize,
     pub psub: usize,
     pub multi: i64,
     pub resp: u8,
-    pub flags: String,
+    pub flags: &'static str,
     pub tx: UnboundedSender<Push>,
 }
 

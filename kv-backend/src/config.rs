@@ -214,7 +214,7 @@ impl Config {
     /// Sets one option. `startup` allows options that can't change at run time.
     pub fn set(&mut self, name: &str, value: &str, startup: bool) -> Result<(), String> {
         let name = name.to_ascii_lowercase();
-        let bad = || format!("argument couldn't be parsed into an integer");
+        let bad = || "argument couldn't be parsed into an integer".to_string();
         let num = |v: &str| v.parse::<u64>().map_err(|_| bad());
         let t = &mut self.thresholds;
         match name.as_str() {

@@ -75,6 +75,10 @@ pub enum Access {
 }
 
 pub const LFU_INIT_VAL: u32 = 5;
+
+/// Used memory is over `maxmemory` and the policy can't free any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutOfMemory;
 const LRU_CLOCK_MAX: u32 = (1 << 24) - 1;
 
 pub struct Store {
@@ -116,7 +120,7 @@ pub fn lfu_decayed(lru: u32, now_ms: i64, decay_time: u32) -> u32 {
     let counter = lru & 255;
     let now = lfu_minutes(now_ms);
     let elapsed = if now >= ldt { now - ldt } else { 65535 - ldt + now };
-    let periods = if decay_time > 0 { elapsed / decay_time } else { 0 };
+    let periods = elapsed.checked_div(decay_time).unwrap_or(0);
     counter.saturating_sub(periods)
 }
 
@@ -339,8 +343,8 @@ impl Store {
     }
 
     /// Frees memory per `maxmemory-policy` until under `maxmemory`.
-    /// Err(()) means nothing more can be evicted (the caller replies OOM).
-    pub fn evict_if_needed(&mut self, now: i64) -> Result<(), ()> {
+    /// Err means nothing more can be evicted (the caller replies OOM).
+    pub fn evict_if_needed(&mut self, now: i64) -> Result<(), OutOfMemory> {
         let max = self.config.maxmemory;
         if max == 0 {
             return Ok(());
@@ -349,14 +353,14 @@ impl Store {
         let mut guard = 0usize;
         while used_memory() as u64 > max {
             if policy == EvictionPolicy::NoEviction {
-                return Err(());
+                return Err(OutOfMemory);
             }
             guard += 1;
             if guard > 1_000_000 {
-                return Err(());
+                return Err(OutOfMemory);
             }
             let Some((db, key)) = self.pick_victim(policy, now) else {
-                return Err(());
+                return Err(OutOfMemory);
             };
             self.remove(db, &key);
             self.stats.evicted_keys += 1;

@@ -40,9 +40,7 @@ fn cpu_times() -> (f64, f64) {
 
 /// Renders the requested sections (none = the default set).
 pub fn render(store: &Store, sections: &[String], now: i64) -> String {
-    let wanted: Vec<&str> = if sections.is_empty() || sections.iter().any(|s| s == "default") {
-        DEFAULT_SECTIONS.to_vec()
-    } else if sections.iter().any(|s| s == "all" || s == "everything") {
+    let wanted: Vec<&str> = if sections.is_empty() || sections.iter().any(|s| matches!(s.as_str(), "default" | "all" | "everything")) {
         DEFAULT_SECTIONS.to_vec()
     } else {
         sections.iter().map(|s| s.as_str()).collect()

@@ -111,7 +111,7 @@ pub fn sync_client_info(store: &mut Store, c: &Client, now: i64) {
     if let Some(info) = store.clients.map.get_mut(&c.id) {
         info.db = c.db;
         info.last_ms = now;
-        info.last_cmd = c.last_cmd.to_string();
+        info.last_cmd = c.last_cmd;
         info.sub = c.channels.len();
         info.psub = c.patterns.len();
         info.multi = c.multi.as_ref().map_or(-1, |m| m.len() as i64);
@@ -120,7 +120,13 @@ pub fn sync_client_info(store: &mut Store, c: &Client, now: i64) {
         if info.name != name {
             info.name = name.to_string();
         }
-        info.flags = if c.multi.is_some() { "x".into() } else if c.subscriptions() > 0 { "P".into() } else { "N".into() };
+        info.flags = if c.multi.is_some() {
+            "x"
+        } else if c.subscriptions() > 0 {
+            "P"
+        } else {
+            "N"
+        };
     }
 }
 
@@ -153,12 +159,12 @@ async fn handle(shared: Arc<Shared>, sock: TcpStream, peer: SocketAddr, local: S
                 db: 0,
                 created_ms: now,
                 last_ms: now,
-                last_cmd: "NULL".into(),
+                last_cmd: "NULL",
                 sub: 0,
                 psub: 0,
                 multi: -1,
                 resp: 2,
-                flags: "N".into(),
+                flags: "N",
                 tx: tx.clone(),
             },
         );

@@ -22,6 +22,21 @@ fn sigterm_and_shutdown_exit_cleanly() {
 }
 
 #[test]
+fn inline_protocol_as_nc_sends_it() {
+    let kv = kv_server(&[]);
+    let mut c = Client::connect(kv.port);
+    // `echo -e "flushall \n set k1 1 \n set k2 2 \n set k3 3" | nc localhost 6379`
+    c.send_raw(b"flushall \n set k1 1 \n set k2 2 \n set k3 3\n").expect("send");
+    for _ in 0..4 {
+        assert_eq!(c.read().expect("reply"), Resp::Simple("OK".into()));
+    }
+    c.send_raw(b"set k2 www\r\nkeys k2\r\nget \"k 2\"\r\n").expect("send");
+    assert_eq!(c.read().expect("reply"), Resp::Simple("OK".into()));
+    assert_eq!(c.read().expect("reply"), Resp::Array(Some(vec![Resp::Bulk(Some(b"k2".to_vec()))])));
+    assert_eq!(c.read().expect("reply"), Resp::Bulk(None));
+}
+
+#[test]
 fn requirepass_and_auth() {
     let kv = kv_server(&["--requirepass", "s3cret"]);
     let mut c = Client::connect(kv.port);

@@ -21,6 +21,7 @@ const APT_PACKAGES: &[&str] = &[
     "tcpdump",
     "bpftool",
     "netcat-openbsd",
+    "gcc",
 ];
 
 /// PyPI packages of the real-client tests, as (import name, pip spec).

@@ -184,3 +184,33 @@ pub fn bitop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     ctx.out.int(maxlen as i64);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+
+    #[test]
+    fn bits_are_msb_first() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("SETBIT k 1 1"), ":0\r\n");
+        assert_eq!(h.run("GET k"), "$1\r\n@\r\n");
+        h.run("SETBIT k 7 1");
+        h.run("SETBIT k 9 1");
+        assert_eq!(h.run("GET k"), "$2\r\nA@\r\n");
+        assert_eq!(h.run("BITPOS k 1 0 0"), ":1\r\n");
+        assert_eq!(h.run("BITPOS k 1 1 1"), ":9\r\n");
+        assert_eq!(h.run("BITCOUNT k"), ":3\r\n");
+        assert_eq!(h.run("BITCOUNT k 1 1"), ":1\r\n");
+    }
+
+    #[test]
+    fn bitop_and_or() {
+        let mut h = Harness::new();
+        h.run("SET a A");
+        h.run("SET b B");
+        assert_eq!(h.run("BITOP AND r a b"), ":1\r\n");
+        assert_eq!(h.run("GET r"), "$1\r\n@\r\n");
+        assert_eq!(h.run("BITOP OR r a b"), ":1\r\n");
+        assert_eq!(h.run("GET r"), "$1\r\nC\r\n");
+    }
+}

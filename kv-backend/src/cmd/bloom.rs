@@ -202,3 +202,18 @@ pub fn info(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+
+    #[test]
+    fn add_exists_and_info() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("BF.ADD f a"), ":1\r\n");
+        assert_eq!(h.run("BF.ADD f a"), ":0\r\n");
+        assert_eq!(h.run("BF.MEXISTS f a b"), "*2\r\n:1\r\n:0\r\n");
+        assert!(h.run("BF.INFO f").contains("Capacity\r\n:100\r\n"));
+        assert_eq!(h.run("BF.RESERVE f 0.01 10"), "-ERR item exists\r\n");
+    }
+}

@@ -460,3 +460,35 @@ pub fn persist(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     ctx.out.int(ok as i64);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+
+    #[test]
+    fn expire_options() {
+        let mut h = Harness::new();
+        h.run("SET k v");
+        assert_eq!(h.run("EXPIRE k 100 XX"), ":0\r\n");
+        assert_eq!(h.run("EXPIRE k 100 NX"), ":1\r\n");
+        assert_eq!(h.run("EXPIRE k 50 GT"), ":0\r\n");
+        assert_eq!(h.run("EXPIRE k 50 LT"), ":1\r\n");
+        assert_eq!(h.run("TTL k"), ":50\r\n");
+        h.now += 50_000;
+        assert_eq!(h.run("GET k"), "$-1\r\n");
+        assert_eq!(h.run("TTL k"), ":-2\r\n");
+    }
+
+    #[test]
+    fn keys_and_rename() {
+        let mut h = Harness::new();
+        h.run("MSET one 1 two 2 three 3");
+        assert!(h.run("KEYS t*").starts_with("*2\r\n"));
+        assert_eq!(h.run("RENAME nokey x"), "-ERR no such key\r\n");
+        assert_eq!(h.run("RENAMENX one two"), ":0\r\n");
+        assert_eq!(h.run("RENAME one uno"), "+OK\r\n");
+        assert_eq!(h.run("SELECT 16"), "-ERR DB index is out of range\r\n");
+        assert_eq!(h.run("MOVE uno 3"), ":1\r\n");
+        assert_eq!(h.run("DBSIZE"), ":2\r\n");
+    }
+}

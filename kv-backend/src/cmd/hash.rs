@@ -16,7 +16,7 @@ fn hash_for_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut Hash, supe
 }
 
 fn hset_generic(ctx: &mut Ctx, argv: &[Bytes], cmd: &str) -> Result<usize, super::CmdError> {
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Err(err(format!("ERR wrong number of arguments for '{cmd}' command")));
     }
     let t = ctx.store.config.thresholds;
@@ -267,4 +267,30 @@ pub fn hscan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     reply_scan(ctx, next, &items);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+
+    #[test]
+    fn fields_and_counters() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("HSET h a 1 b 2"), ":2\r\n");
+        assert_eq!(h.run("HGETALL h"), "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n");
+        assert_eq!(h.run("HINCRBYFLOAT h a 17.5"), "$4\r\n18.5\r\n");
+        assert_eq!(h.run("HINCRBY h a 1"), "-ERR hash value is not an integer\r\n");
+        assert_eq!(h.run("HDEL h a b"), ":2\r\n");
+        assert_eq!(h.run("TYPE h"), "+none\r\n");
+    }
+
+    #[test]
+    fn listpack_to_hashtable() {
+        let mut h = Harness::new();
+        h.run("HSET h f v");
+        assert_eq!(h.run("OBJECT ENCODING h"), "$8\r\nlistpack\r\n");
+        let long = "x".repeat(65);
+        h.run(&format!("HSET h g {long}"));
+        assert_eq!(h.run("OBJECT ENCODING h"), "$9\r\nhashtable\r\n");
+    }
 }

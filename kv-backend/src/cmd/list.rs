@@ -370,7 +370,7 @@ pub fn rpoplpush(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 /// Parses `numkeys key... <where> [COUNT n]` (LMPOP, ZMPOP and their
 /// blocking forms). Returns keys, the side word and the count.
-pub fn parse_mpop<'a>(argv: &'a [Bytes], at: usize, sides: (&str, &str)) -> Result<(Vec<Sds>, bool, usize), CmdError> {
+pub fn parse_mpop(argv: &[Bytes], at: usize, sides: (&str, &str)) -> Result<(Vec<Sds>, bool, usize), CmdError> {
     let numkeys = int_arg(&argv[at]).map_err(|_| err("ERR numkeys should be greater than 0"))?;
     if numkeys <= 0 {
         return Err(err("ERR numkeys should be greater than 0"));
@@ -555,5 +555,44 @@ pub fn serve_blocked(store: &mut Store, now: i64) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+
+    #[test]
+    fn push_pop_and_ranges() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("LPUSH k a b c d"), ":4\r\n");
+        assert_eq!(h.run("LRANGE k 0 -1"), "*4\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n");
+        assert_eq!(h.run("RPOP k"), "$1\r\na\r\n");
+        assert_eq!(h.run("LINSERT k BEFORE c X"), ":4\r\n");
+        assert_eq!(h.run("LREM k -1 X"), ":1\r\n");
+        assert_eq!(h.run("LTRIM k 0 0"), "+OK\r\n");
+        assert_eq!(h.run("LPOP k 5"), "*1\r\n$1\r\nd\r\n");
+        assert_eq!(h.run("EXISTS k"), ":0\r\n");
+    }
+
+    #[test]
+    fn blocking_pop_inside_multi_does_not_block() {
+        let mut h = Harness::new();
+        h.run("MULTI");
+        h.run("BLPOP nokey 0");
+        assert_eq!(h.run("EXEC"), "*1\r\n*-1\r\n");
+        assert!(h.client.blocked.is_none());
+    }
+
+    #[test]
+    fn blocked_client_is_served_by_a_push() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("BLPOP q 0"), "");
+        let mut blocked = h.client.blocked.take().expect("blocked");
+        h.client.id = 2;
+        assert_eq!(h.run("RPUSH q x y"), ":2\r\n");
+        let reply = blocked.rx.try_recv().expect("served");
+        assert_eq!(String::from_utf8_lossy(&reply), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+        assert_eq!(h.run("LRANGE q 0 -1"), "*1\r\n$1\r\ny\r\n");
     }
 }

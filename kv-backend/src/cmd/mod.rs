@@ -11,6 +11,8 @@ pub mod server;
 pub mod set;
 pub mod string;
 pub mod table;
+#[cfg(test)]
+pub mod testutil;
 pub mod tx;
 pub mod zset;
 

@@ -115,3 +115,27 @@ pub fn pubsub(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+
+    #[test]
+    fn publish_reaches_channel_and_pattern_subscribers() {
+        let mut h = Harness::new();
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        h.client.tx = tx;
+        assert_eq!(h.run("SUBSCRIBE news"), "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+        assert_eq!(h.run("PSUBSCRIBE n*"), "*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:2\r\n");
+        assert!(h.run("GET k").starts_with("-ERR Can't execute 'get'"));
+        h.client.channels.clear();
+        h.client.patterns.clear();
+        assert_eq!(h.run("PUBLISH news hi"), ":2\r\n");
+        let mut got = Vec::new();
+        while let Ok(crate::clients::Push::Data(d)) = rx.try_recv() {
+            got.push(String::from_utf8_lossy(&d).into_owned());
+        }
+        assert_eq!(got.len(), 2);
+        assert!(got[0].contains("message") && got[1].contains("pmessage"));
+    }
+}

@@ -267,7 +267,7 @@ pub fn config(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
                 ctx.out.bulk(v.as_bytes());
             }
         }
-        "set" if argv.len() >= 4 && argv.len() % 2 == 0 => {
+        "set" if argv.len() >= 4 && argv.len().is_multiple_of(2) => {
             let mut next = ctx.store.config.clone();
             for kv in argv[2..].chunks(2) {
                 let name = String::from_utf8_lossy(&kv[0]).to_ascii_lowercase();
@@ -505,4 +505,26 @@ pub fn reset(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     ctx.client.authenticated = ctx.store.config.requirepass.is_none();
     ctx.out.simple("RESET");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+
+    #[test]
+    fn hello_switches_protocol() {
+        let mut h = Harness::new();
+        assert!(h.run("HELLO 3").starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"));
+        assert_eq!(h.run("GET nokey"), "_\r\n");
+        assert_eq!(h.run("HELLO 4"), "-NOPROTO unsupported protocol version\r\n");
+    }
+
+    #[test]
+    fn config_get_set() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("CONFIG SET maxmemory 1mb"), "+OK\r\n");
+        assert_eq!(h.run("CONFIG GET maxmemory"), "*2\r\n$9\r\nmaxmemory\r\n$7\r\n1048576\r\n");
+        assert_eq!(h.run("CONFIG SET port 1"), "-ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config\r\n");
+        assert!(h.run("INFO memory").contains("maxmemory:1048576"));
+    }
 }

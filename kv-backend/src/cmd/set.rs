@@ -309,3 +309,31 @@ pub fn sscan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     reply_scan(ctx, next, &items);
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+
+    #[test]
+    fn intset_and_algebra() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("SADD s 3 1 2 1"), ":3\r\n");
+        assert_eq!(h.run("OBJECT ENCODING s"), "$6\r\nintset\r\n");
+        assert_eq!(h.run("SMEMBERS s"), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+        h.run("SADD t 2 3 4");
+        assert_eq!(h.run("SINTERCARD 2 s t"), ":2\r\n");
+        assert_eq!(h.run("SDIFFSTORE d s t"), ":1\r\n");
+        assert_eq!(h.run("SMEMBERS d"), "*1\r\n$1\r\n1\r\n");
+        h.run("SADD s x");
+        assert_eq!(h.run("OBJECT ENCODING s"), "$9\r\nhashtable\r\n");
+    }
+
+    #[test]
+    fn srandmember_counts() {
+        let mut h = Harness::new();
+        h.run("SADD s a b c");
+        assert!(h.run("SRANDMEMBER s 10").starts_with("*3\r\n"));
+        assert!(h.run("SRANDMEMBER s -10").starts_with("*10\r\n"));
+        assert_eq!(h.run("SCARD s"), ":3\r\n");
+    }
+}

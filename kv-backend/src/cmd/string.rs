@@ -217,7 +217,7 @@ pub fn getset(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 fn check_pairs(argv: &[Bytes], cmd: &str) -> CmdResult {
-    if argv.len() % 2 == 0 {
+    if argv.len().is_multiple_of(2) {
         return Err(err(format!("ERR wrong number of arguments for '{cmd}' command")));
     }
     Ok(())
@@ -374,4 +374,56 @@ pub fn incrbyfloat(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     overwrite(ctx, &argv[1], v);
     ctx.out.bulk(s.as_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+
+    #[test]
+    fn set_options_and_ttl() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("SET k v EX 10"), "+OK\r\n");
+        assert_eq!(h.run("TTL k"), ":10\r\n");
+        assert_eq!(h.run("SET k w KEEPTTL GET"), "$1\r\nv\r\n");
+        assert_eq!(h.run("TTL k"), ":10\r\n");
+        assert_eq!(h.run("SET k x"), "+OK\r\n");
+        assert_eq!(h.run("TTL k"), ":-1\r\n");
+        assert_eq!(h.run("SET k y NX"), "$-1\r\n");
+        assert_eq!(h.run("SET k y NX XX"), "-ERR syntax error\r\n");
+        assert_eq!(h.run("SET k y EX 0"), "-ERR invalid expire time in 'set' command\r\n");
+    }
+
+    #[test]
+    fn counters_and_encodings() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("INCRBY n 5"), ":5\r\n");
+        assert_eq!(h.run("OBJECT ENCODING n"), "$3\r\nint\r\n");
+        assert_eq!(h.run("APPEND n 0"), ":2\r\n");
+        assert_eq!(h.run("OBJECT ENCODING n"), "$3\r\nraw\r\n");
+        assert_eq!(h.run("INCR n"), ":51\r\n");
+        assert_eq!(h.run("INCRBYFLOAT n 0.5"), "$4\r\n51.5\r\n");
+        assert_eq!(h.run("INCR n"), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(h.run("SET big 9223372036854775807"), "+OK\r\n");
+        assert_eq!(h.run("INCR big"), "-ERR increment or decrement would overflow\r\n");
+    }
+
+    #[test]
+    fn msetnx_is_all_or_nothing() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("SET b x"), "+OK\r\n");
+        assert_eq!(h.run("MSETNX a 1 b 2"), ":0\r\n");
+        assert_eq!(h.run("EXISTS a"), ":0\r\n");
+        assert_eq!(h.run("MSETNX a 1 c 2"), ":1\r\n");
+        assert_eq!(h.run("MGET a c b z"), "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\nx\r\n$-1\r\n");
+    }
+
+    #[test]
+    fn ranges_are_binary_safe() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("SETRANGE k 3 ab"), ":5\r\n");
+        assert_eq!(h.run("GET k"), "$5\r\n\0\0\0ab\r\n");
+        assert_eq!(h.run("GETRANGE k -2 -1"), "$2\r\nab\r\n");
+        assert_eq!(h.run("STRLEN k"), ":5\r\n");
+    }
 }

@@ -4,7 +4,7 @@
 use super::{bitmap, bloom, generic, hash, list, pubsub, server, set, string, tx, zset, CmdResult, Ctx};
 use crate::frame::Reply;
 use bytes::Bytes;
-use std::collections::HashMap;
+use crate::types::HashMap;
 use std::sync::OnceLock;
 
 pub const WRITE: u32 = 1;
@@ -262,7 +262,7 @@ fn table() -> &'static Table {
     static T: OnceLock<Table> = OnceLock::new();
     T.get_or_init(|| {
         let cmds = build();
-        let by_name = cmds.iter().enumerate().map(|(i, c)| (c.name, i)).collect();
+        let by_name = cmds.iter().enumerate().map(|(i, c)| (c.name, i)).collect::<HashMap<_, _>>();
         Table { cmds, by_name }
     })
 }

@@ -101,3 +101,37 @@ pub fn exec(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     ctx.in_exec = was;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+
+    #[test]
+    fn queue_errors_abort_runtime_errors_do_not() {
+        let mut h = Harness::new();
+        h.run("MULTI");
+        assert_eq!(h.run("NOPE"), "-ERR unknown command 'NOPE', with args beginning with: \r\n");
+        assert_eq!(h.run("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+        h.run("MULTI");
+        h.run("SET a 1");
+        h.run("LPUSH a x");
+        h.run("INCR a");
+        assert_eq!(
+            h.run("EXEC"),
+            "*3\r\n+OK\r\n-WRONGTYPE Operation against a key holding the wrong kind of value\r\n:2\r\n"
+        );
+    }
+
+    #[test]
+    fn watch_sees_other_writers() {
+        let mut h = Harness::new();
+        h.run("WATCH k");
+        h.client.id = 2;
+        h.run("SET k changed");
+        h.client.id = 1;
+        h.run("MULTI");
+        h.run("SET k mine");
+        assert_eq!(h.run("EXEC"), "*-1\r\n");
+        assert_eq!(h.run("GET k"), "$7\r\nchanged\r\n");
+    }
+}

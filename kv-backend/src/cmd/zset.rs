@@ -104,13 +104,13 @@ pub fn zadd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         i += 1;
     }
     let pairs = &argv[i..];
-    if pairs.is_empty() || pairs.len() % 2 != 0 {
+    if pairs.is_empty() || !pairs.len().is_multiple_of(2) {
         return Err(err(SYNTAX));
     }
     if nx && xx {
         return Err(err("ERR XX and NX options at the same time are not compatible"));
     }
-    if (gt && nx) || (lt && nx) || (gt && lt) {
+    if (nx && (gt || lt)) || (gt && lt) {
         return Err(err("ERR GT, LT, and/or NX options at the same time are not compatible"));
     }
     if incr && pairs.len() > 2 {
@@ -818,4 +818,42 @@ pub fn zscan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     reply_scan(ctx, next, &items);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+
+    /// The notes' three ZUNIONSTORE results (weights before aggregation).
+    #[test]
+    fn notes_union_example() {
+        let mut h = Harness::new();
+        h.run("ZADD k1 30 james 60 tom 80 tim");
+        h.run("ZADD k2 40 alex 90 tom 100 tim");
+        let cases = [
+            ("ZUNIONSTORE r 2 k1 k2", [("james", "30"), ("alex", "40"), ("tom", "150"), ("tim", "180")]),
+            ("ZUNIONSTORE r 2 k1 k2 WEIGHTS 1 0.5", [("alex", "20"), ("james", "30"), ("tom", "105"), ("tim", "130")]),
+            ("ZUNIONSTORE r 2 k1 k2 WEIGHTS 1 0.5 AGGREGATE MIN", [("alex", "20"), ("james", "30"), ("tom", "45"), ("tim", "50")]),
+        ];
+        for (cmd, want) in cases {
+            assert_eq!(h.run(cmd), ":4\r\n");
+            let mut expect = "*8\r\n".to_string();
+            for (m, s) in want {
+                expect += &format!("${}\r\n{m}\r\n${}\r\n{s}\r\n", m.len(), s.len());
+            }
+            assert_eq!(h.run("ZRANGE r 0 -1 WITHSCORES"), expect, "{cmd}");
+        }
+    }
+
+    #[test]
+    fn zadd_flags_and_ranks() {
+        let mut h = Harness::new();
+        assert_eq!(h.run("ZADD z 1 a 2 b 3 c"), ":3\r\n");
+        assert_eq!(h.run("ZADD z GT CH 0 a 5 b"), ":1\r\n");
+        assert_eq!(h.run("ZRANK z b"), ":2\r\n");
+        assert_eq!(h.run("ZINCRBY z 3.5 a"), "$3\r\n4.5\r\n");
+        assert_eq!(h.run("ZRANGE z (3 +inf BYSCORE LIMIT 0 1"), "*1\r\n$1\r\na\r\n");
+        assert_eq!(h.run("ZREMRANGEBYRANK z 0 0"), ":1\r\n");
+        assert_eq!(h.run("ZCARD z"), ":2\r\n");
+    }
 }

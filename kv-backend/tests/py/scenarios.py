@@ -152,7 +152,44 @@ def client_kill(port):
     return out
 
 
-SCENARIOS = [blpop_wakeup, blocked_fifo, blpop_timeout, blmove_and_bzpop, pipeline_after_block,
+def full_scans(port):
+    """SCAN/HSCAN/SSCAN/ZSCAN iterations return every element exactly once
+    (cursor values themselves differ between implementations)."""
+    c = conn(port)
+    cmd(c, "FLUSHALL")
+    for i in range(300):
+        cmd(c, "SET", f"k{i}", "v")
+    cmd(c, "HSET", "h", *[x for i in range(300) for x in (f"f{i}", str(i))])
+    cmd(c, "SADD", "s", *[f"m{i}" for i in range(300)])
+    cmd(c, "ZADD", "z", *[x for i in range(300) for x in (str(i), f"z{i}")])
+    out = []
+    for args in (["SCAN"], ["SCAN", "MATCH", "k1*"], ["SCAN", "TYPE", "hash"], ["HSCAN", "h"], ["SSCAN", "s"], ["ZSCAN", "z"]):
+        cursor, seen, rounds = b"0", [], 0
+        while True:
+            head = args[:1] + args[1:2] if args[0] != "SCAN" else args[:1]
+            rest = args[2:] if args[0] != "SCAN" else args[1:]
+            reply = cmd(c, *head, cursor, "COUNT", "50", *rest)
+            cursor = reply[0]
+            seen += reply[1]
+            rounds += 1
+            if cursor == b"0" or rounds > 1000:
+                break
+        out.append((args[0], len(seen), len(set(seen)), sorted(seen)[:5]))
+    return out
+
+
+def quit_closes(port):
+    c = conn(port)
+    out = [cmd(c, "QUIT")]
+    try:
+        c.send_command("PING")
+        out.append(c.read_response())
+    except (redis.ConnectionError, OSError):
+        out.append("closed")
+    return out
+
+
+SCENARIOS = [full_scans, quit_closes, blpop_wakeup, blocked_fifo, blpop_timeout, blmove_and_bzpop, pipeline_after_block,
              pubsub, resp3_push, watch_other_client, client_kill]
 
 
