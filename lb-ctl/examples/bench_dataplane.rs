@@ -101,11 +101,18 @@ fn main() {
     service(&mut h, 6380, Scheduler::Rr, Forward::Tun, 3);
     service(&mut h, 6381, Scheduler::Rr, Forward::Nat, 3);
     service(&mut h, 6382, Scheduler::Mh, Forward::Dr, 10);
+    let foreign = {
+        let frame = to_port(9, CLIENT, 1, ACK);
+        measure(h.balancer.program().unwrap(), XDP_PASS, |_| frame.clone())
+    };
     let dr_hit = hit(&mut h, 6379, XDP_TX);
     let tun_hit = hit(&mut h, 6380, XDP_TX);
     let nat_hit = hit(&mut h, 6381, XDP_TX);
     let dr_new = new_conns(&mut h, 6379);
     let maglev_new = new_conns(&mut h, 6382);
+    eprintln!(
+        "detail: foreign_tcp_pass_ns={foreign:.1} (service lookup miss + NAT reply lookup miss)"
+    );
     println!(
         "dataplane: floor_ns={pass:.1} dr_hit_ns={dr_hit:.1} tun_hit_ns={tun_hit:.1} \
          nat_hit_ns={nat_hit:.1} dr_new_ns={dr_new:.1} maglev_new_ns={maglev_new:.1}"
