@@ -66,6 +66,14 @@ fn run_mode(forward: Forward) {
         assert_eq!(*entry.virtual_addr.ip(), VIP);
     }
 
+    // The director forwards without a handshake of its own: no socket of
+    // lb1 holds the VIP connections (the notes' `netstat -natp` check).
+    let sockets = rig.topo.node(Role::Lb1).run(&["ss", "-Htan"]).unwrap();
+    assert!(
+        !sockets.contains(&format!("{VIP}:{PORT}")),
+        "lb1 has sockets for the VIP: {sockets}"
+    );
+
     // Which hop the replies came from.
     let macs = reply_source_macs(rig.client(), VIP, || {
         for _ in 0..3 {
