@@ -158,3 +158,115 @@ pub fn reconcile(maps: &mut Maps, config: &Config, health: &HealthView) -> crate
     }
     Ok(apply(maps, &changes))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::{Egress, Real};
+    use lb_common::RealConnCounts;
+
+    const CONFIG: &str = r#"
+virtual_servers:
+  - vip: 198.18.0.100
+    port: 6379
+    lb_algo: mh
+    lb_kind: dr
+    real_servers:
+      - { ip: 198.18.0.21, weight: 2, tcp_check: {} }
+      - { ip: 198.18.0.22, tcp_check: {}, inhibit_on_failure: false }
+  - vip: 198.18.0.100
+    port: 2181
+    lb_kind: tun
+    sorry_server: { ip: 198.18.0.30, port: 2181 }
+    real_servers:
+      - { ip: 198.18.1.3, zk_ruok: {} }
+"#;
+
+    fn config(text: &str) -> Config {
+        Config::parse("t.yaml", text).unwrap()
+    }
+
+    fn down(health: &mut HealthView, port: u16, ip: [u8; 4]) {
+        let service = ServiceAddr::new(Ipv4Addr::new(198, 18, 0, 100), port, crate::Protocol::Tcp);
+        health.insert(RealKey { service, ip: Ipv4Addr::from(ip), port }, false);
+    }
+
+    /// What the maps would hold after applying `desired` to nothing.
+    fn as_live(desired: &[DesiredService]) -> Vec<Service> {
+        desired
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Service {
+                id: i as u32,
+                addr: d.addr,
+                options: d.options,
+                reals: d
+                    .reals
+                    .iter()
+                    .enumerate()
+                    .map(|(j, r)| Real {
+                        id: j as u32,
+                        addr: r.ip,
+                        port: r.port,
+                        weight: r.weight,
+                        forward: r.forward,
+                        egress: Egress::default(),
+                        counts: RealConnCounts::default(),
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn all_up_gives_the_configured_weights() {
+        let d = desired(&config(CONFIG), &HealthView::new());
+        assert_eq!(d.len(), 2);
+        let weights: Vec<u32> = d[0].reals.iter().map(|r| r.weight).collect();
+        assert_eq!(weights, [2, 1]);
+        assert_eq!(d[0].reals[0].forward, Forward::Dr);
+        assert_eq!(d[1].reals.len(), 1, "no sorry server while a server is up");
+    }
+
+    #[test]
+    fn a_down_server_is_drained_or_removed_and_the_sorry_server_steps_in() {
+        let mut h = HealthView::new();
+        down(&mut h, 6379, [198, 18, 0, 21]);
+        down(&mut h, 6379, [198, 18, 0, 22]);
+        down(&mut h, 2181, [198, 18, 1, 3]);
+        let d = desired(&config(CONFIG), &h);
+        // inhibit_on_failure (the default) keeps .21 at weight 0; .22 opted out.
+        assert_eq!(d[0].reals.len(), 1);
+        assert_eq!((d[0].reals[0].ip, d[0].reals[0].weight), (Ipv4Addr::new(198, 18, 0, 21), 0));
+        let ips: Vec<(Ipv4Addr, u32)> = d[1].reals.iter().map(|r| (r.ip, r.weight)).collect();
+        assert_eq!(ips, [(Ipv4Addr::new(198, 18, 1, 3), 0), (Ipv4Addr::new(198, 18, 0, 30), 1)]);
+    }
+
+    #[test]
+    fn planning_is_idempotent_and_touches_only_what_changed() {
+        let before = config(CONFIG);
+        let live = as_live(&desired(&before, &HealthView::new()));
+        assert!(plan(&live, &desired(&before, &HealthView::new())).is_empty());
+
+        let mut h = HealthView::new();
+        down(&mut h, 6379, [198, 18, 0, 21]);
+        let changes = plan(&live, &desired(&before, &h));
+        assert_eq!(changes.len(), 1);
+        assert!(matches!(&changes[0], Change::EditReal(a, r) if a.port == 6379 && r.weight == 0));
+
+        // A reload that changes only the 2181 service leaves 6379 alone.
+        let after = config(&CONFIG.replace("lb_kind: tun", "lb_kind: tun\n    lb_algo: rr"));
+        let changes = plan(&live, &desired(&after, &HealthView::new()));
+        assert!(!changes.is_empty());
+        assert!(changes.iter().all(|c| matches!(c, Change::EditService(a, _) if a.port == 2181)), "{changes:?}");
+
+        // Removing a service deletes it; adding a real adds just that one.
+        let after = config(&CONFIG.replace("      - { ip: 198.18.1.3, zk_ruok: {} }", "      - { ip: 198.18.1.3, zk_ruok: {} }\n      - { ip: 198.18.1.4 }"));
+        let changes = plan(&live, &desired(&after, &HealthView::new()));
+        assert_eq!(changes.len(), 1);
+        assert!(matches!(&changes[0], Change::AddReal(a, r) if a.port == 2181 && r.ip == Ipv4Addr::new(198, 18, 1, 4)));
+        let only_first = config(&CONFIG[..CONFIG.find("  - vip: 198.18.0.100\n    port: 2181").unwrap()]);
+        let changes = plan(&live, &desired(&only_first, &HealthView::new()));
+        assert_eq!(changes, [Change::DeleteService(live[1].addr)]);
+    }
+}
