@@ -40,7 +40,11 @@ enum Seen {
 }
 
 /// Follows the node forever, sending each state it sees.
-async fn watch_config(client: zk::Client, path: String, seen: tokio::sync::mpsc::UnboundedSender<Seen>) -> Result<(), zk::Error> {
+async fn watch_config(
+    client: zk::Client,
+    path: String,
+    seen: tokio::sync::mpsc::UnboundedSender<Seen>,
+) -> Result<(), zk::Error> {
     loop {
         // exists + watch: fires NodeCreated if the node is missing.
         let (stat, watcher) = client.check_and_watch_stat(&path).await?;

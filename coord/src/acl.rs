@@ -9,10 +9,7 @@ use std::net::IpAddr;
 pub fn digest_id(user_password: &str) -> Option<String> {
     let (user, _) = user_password.split_once(':')?;
     let hash = Sha1::digest(user_password.as_bytes());
-    Some(format!(
-        "{user}:{}",
-        base64::engine::general_purpose::STANDARD.encode(hash)
-    ))
+    Some(format!("{user}:{}", base64::engine::general_purpose::STANDARD.encode(hash)))
 }
 
 /// Whether `client` falls in an ip ACL id, "a.b.c.d" or "a.b.c.d/bits".
@@ -27,11 +24,7 @@ fn ip_matches(acl_id: &str, client: &IpAddr) -> bool {
     match (addr, client) {
         (IpAddr::V4(a), IpAddr::V4(c)) => {
             let bits = bits.unwrap_or(32).min(32);
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
+            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
             u32::from(a) & mask == u32::from(*c) & mask
         }
         (a, c) => a == *c,
@@ -59,14 +52,11 @@ impl Identity {
         if acl.is_empty() {
             return Ok(());
         }
-        let granted =
-            acl.iter()
-                .filter(|a| a.perms & perm != 0)
-                .any(|a| match a.id.scheme.as_str() {
-                    "world" => a.id.id == "anyone",
-                    "ip" => ip_matches(&a.id.id, &self.addr),
-                    _ => self.ids.iter().any(|mine| *mine == a.id),
-                });
+        let granted = acl.iter().filter(|a| a.perms & perm != 0).any(|a| match a.id.scheme.as_str() {
+            "world" => a.id.id == "anyone",
+            "ip" => ip_matches(&a.id.id, &self.addr),
+            _ => self.ids.contains(&a.id),
+        });
         if granted {
             Ok(())
         } else {
@@ -90,13 +80,7 @@ impl Identity {
                     if self.ids.is_empty() {
                         return Err(ErrCode::InvalidAcl);
                     }
-                    self.ids
-                        .iter()
-                        .map(|id| Acl {
-                            perms: a.perms,
-                            id: id.clone(),
-                        })
-                        .collect()
+                    self.ids.iter().map(|id| Acl { perms: a.perms, id: id.clone() }).collect()
                 }
                 _ => return Err(ErrCode::InvalidAcl),
             };
@@ -116,32 +100,20 @@ mod tests {
     use crate::proto::perms;
 
     fn acl(perms: i32, scheme: &str, id: &str) -> Acl {
-        Acl {
-            perms,
-            id: Id {
-                scheme: scheme.into(),
-                id: id.into(),
-            },
-        }
+        Acl { perms, id: Id { scheme: scheme.into(), id: id.into() } }
     }
 
     fn me() -> Identity {
         Identity {
             addr: "127.0.0.1".parse().unwrap(),
-            ids: vec![Id {
-                scheme: "digest".into(),
-                id: digest_id("u:p").unwrap(),
-            }],
+            ids: vec![Id { scheme: "digest".into(), id: digest_id("u:p").unwrap() }],
         }
     }
 
     #[test]
     fn digest_matches_zookeeper() {
         // From ZooKeeper's docs: DigestAuthenticationProvider.generateDigest("super:test").
-        assert_eq!(
-            digest_id("super:test").unwrap(),
-            "super:D/InIHSb7yEEbrWz8b9l71RjZJU="
-        );
+        assert_eq!(digest_id("super:test").unwrap(), "super:D/InIHSb7yEEbrWz8b9l71RjZJU=");
         assert!(digest_id("nocolon").is_none());
     }
 
@@ -149,23 +121,12 @@ mod tests {
     fn checks_each_scheme() {
         let who = me();
         assert!(who.check(&Acl::open_unsafe(), perms::WRITE).is_ok());
-        assert!(who
-            .check(&[acl(perms::READ, "world", "anyone")], perms::WRITE)
-            .is_err());
-        assert!(who
-            .check(&[acl(perms::ALL, "ip", "127.0.0.0/8")], perms::DELETE)
-            .is_ok());
-        assert!(who
-            .check(&[acl(perms::ALL, "ip", "10.0.0.1")], perms::DELETE)
-            .is_err());
+        assert!(who.check(&[acl(perms::READ, "world", "anyone")], perms::WRITE).is_err());
+        assert!(who.check(&[acl(perms::ALL, "ip", "127.0.0.0/8")], perms::DELETE).is_ok());
+        assert!(who.check(&[acl(perms::ALL, "ip", "10.0.0.1")], perms::DELETE).is_err());
         let mine = who.ids[0].id.clone();
-        assert!(who
-            .check(&[acl(perms::READ, "digest", &mine)], perms::READ)
-            .is_ok());
-        assert_eq!(
-            who.check(&[acl(perms::READ, "digest", "x:y")], perms::READ),
-            Err(ErrCode::NoAuth)
-        );
+        assert!(who.check(&[acl(perms::READ, "digest", &mine)], perms::READ).is_ok());
+        assert_eq!(who.check(&[acl(perms::READ, "digest", "x:y")], perms::READ), Err(ErrCode::NoAuth));
     }
 
     #[test]
@@ -173,26 +134,11 @@ mod tests {
         let who = me();
         let fixed = who.fix_acl(&[acl(perms::ALL, "auth", "")]).unwrap();
         assert_eq!(fixed, vec![acl(perms::ALL, "digest", &who.ids[0].id)]);
-        let anon = Identity {
-            addr: who.addr,
-            ids: vec![],
-        };
-        assert_eq!(
-            anon.fix_acl(&[acl(perms::ALL, "auth", "")]),
-            Err(ErrCode::InvalidAcl)
-        );
+        let anon = Identity { addr: who.addr, ids: vec![] };
+        assert_eq!(anon.fix_acl(&[acl(perms::ALL, "auth", "")]), Err(ErrCode::InvalidAcl));
         assert_eq!(who.fix_acl(&[]), Err(ErrCode::InvalidAcl));
-        assert_eq!(
-            who.fix_acl(&[acl(1, "world", "someone")]),
-            Err(ErrCode::InvalidAcl)
-        );
-        assert_eq!(
-            who.fix_acl(&[acl(1, "ip", "not-an-ip")]),
-            Err(ErrCode::InvalidAcl)
-        );
-        assert_eq!(
-            who.fix_acl(&[acl(1, "bogus", "x")]),
-            Err(ErrCode::InvalidAcl)
-        );
+        assert_eq!(who.fix_acl(&[acl(1, "world", "someone")]), Err(ErrCode::InvalidAcl));
+        assert_eq!(who.fix_acl(&[acl(1, "ip", "not-an-ip")]), Err(ErrCode::InvalidAcl));
+        assert_eq!(who.fix_acl(&[acl(1, "bogus", "x")]), Err(ErrCode::InvalidAcl));
     }
 }

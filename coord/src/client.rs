@@ -48,7 +48,13 @@ impl Client {
     }
 
     /// Connects with an existing session id and password (0 = new session).
-    pub async fn attach(addr: &str, timeout_ms: i32, session_id: i64, passwd: Vec<u8>, last_zxid: i64) -> io::Result<Client> {
+    pub async fn attach(
+        addr: &str,
+        timeout_ms: i32,
+        session_id: i64,
+        passwd: Vec<u8>,
+        last_zxid: i64,
+    ) -> io::Result<Client> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
         let mut c = Client {
@@ -60,7 +66,14 @@ impl Client {
             last_zxid,
             events: VecDeque::new(),
         };
-        let req = ConnectRequest { protocol_version: 0, last_zxid_seen: last_zxid, timeout_ms, session_id, passwd, read_only: Some(false) };
+        let req = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: last_zxid,
+            timeout_ms,
+            session_id,
+            passwd,
+            read_only: Some(false),
+        };
         c.send_raw(&req.encode()).await?;
         let frame = c.read_frame().await?;
         let mut r = Reader::new(&frame);
@@ -109,7 +122,13 @@ impl Client {
             let parsed = (|| Ok::<_, crate::jute::DecodeError>((r.int()?, r.long()?, r.int()?)))();
             let (xid, zxid, err) = parsed.map_err(|e| bad(&e.to_string()))?;
             if xid == crate::proto::xid::NOTIFICATION {
-                let ev = (|| Ok::<_, crate::jute::DecodeError>(Event { event_type: r.int()?, state: r.int()?, path: r.string()? }))();
+                let ev = (|| {
+                    Ok::<_, crate::jute::DecodeError>(Event {
+                        event_type: r.int()?,
+                        state: r.int()?,
+                        path: r.string()?,
+                    })
+                })();
                 self.events.push_back(ev.map_err(|e| bad(&e.to_string()))?);
                 continue;
             }
@@ -133,12 +152,20 @@ impl Client {
     }
 
     pub async fn set_data(&mut self, path: &str, data: &[u8], version: i32) -> io::Result<Result<Stat, i32>> {
-        let r = self.call(op::SET_DATA, |w| { w.string(path).buffer(data).int(version); }).await?;
+        let r = self
+            .call(op::SET_DATA, |w| {
+                w.string(path).buffer(data).int(version);
+            })
+            .await?;
         Ok(if r.err != 0 { Err(r.err) } else { Stat::read(&mut Reader::new(&r.body)).map_err(|_| -5) })
     }
 
     pub async fn get_data(&mut self, path: &str, watch: bool) -> io::Result<Result<(Vec<u8>, Stat), i32>> {
-        let r = self.call(op::GET_DATA, |w| { w.string(path).bool(watch); }).await?;
+        let r = self
+            .call(op::GET_DATA, |w| {
+                w.string(path).bool(watch);
+            })
+            .await?;
         if r.err != 0 {
             return Ok(Err(r.err));
         }
@@ -150,17 +177,29 @@ impl Client {
     }
 
     pub async fn exists(&mut self, path: &str, watch: bool) -> io::Result<Option<Stat>> {
-        let r = self.call(op::EXISTS, |w| { w.string(path).bool(watch); }).await?;
+        let r = self
+            .call(op::EXISTS, |w| {
+                w.string(path).bool(watch);
+            })
+            .await?;
         Ok(if r.err != 0 { None } else { Stat::read(&mut Reader::new(&r.body)).ok() })
     }
 
     pub async fn get_children(&mut self, path: &str, watch: bool) -> io::Result<Result<Vec<String>, i32>> {
-        let r = self.call(op::GET_CHILDREN, |w| { w.string(path).bool(watch); }).await?;
+        let r = self
+            .call(op::GET_CHILDREN, |w| {
+                w.string(path).bool(watch);
+            })
+            .await?;
         Ok(if r.err != 0 { Err(r.err) } else { Reader::new(&r.body).strings().map_err(|_| -5) })
     }
 
     pub async fn delete(&mut self, path: &str, version: i32) -> io::Result<Result<(), i32>> {
-        let r = self.call(op::DELETE, |w| { w.string(path).int(version); }).await?;
+        let r = self
+            .call(op::DELETE, |w| {
+                w.string(path).int(version);
+            })
+            .await?;
         Ok(if r.err != 0 { Err(r.err) } else { Ok(()) })
     }
 

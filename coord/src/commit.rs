@@ -23,20 +23,13 @@ pub type OutTx = UnboundedSender<OutMsg>;
 pub enum LogMsg {
     /// Log records to append (may be empty) and the messages to release once
     /// they are durable.
-    Batch {
-        records: Vec<u8>,
-        out: Vec<(OutTx, OutMsg)>,
-    },
+    Batch { records: Vec<u8>, out: Vec<(OutTx, OutMsg)> },
     /// Start a new log file at `next_zxid` and write the snapshot taken at
     /// `next_zxid - 1`.
     Snapshot { next_zxid: i64, payload: Vec<u8> },
 }
 
-pub fn spawn(
-    mut writer: LogWriter,
-    snap_dir: PathBuf,
-    rx: Receiver<LogMsg>,
-) -> std::thread::JoinHandle<()> {
+pub fn spawn(mut writer: LogWriter, snap_dir: PathBuf, rx: Receiver<LogMsg>) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("coord-sync".into())
         .spawn(move || {
@@ -68,7 +61,9 @@ pub fn spawn(
                                         eprintln!("coord-server: purging old logs: {e}");
                                     }
                                 }
-                                Err(e) => eprintln!("coord-server: snapshot failed (the log still has everything): {e}"),
+                                Err(e) => {
+                                    eprintln!("coord-server: snapshot failed (the log still has everything): {e}")
+                                }
                             });
                         }
                     }
@@ -94,11 +89,7 @@ pub struct CommitQueue {
 
 impl CommitQueue {
     pub fn new(tx: Sender<LogMsg>) -> Self {
-        CommitQueue {
-            tx,
-            records: Vec::new(),
-            out: Vec::new(),
-        }
+        CommitQueue { tx, records: Vec::new(), out: Vec::new() }
     }
 
     pub fn records(&mut self) -> &mut Vec<u8> {
@@ -114,10 +105,7 @@ impl CommitQueue {
         if self.records.is_empty() && self.out.is_empty() {
             return;
         }
-        let batch = LogMsg::Batch {
-            records: std::mem::take(&mut self.records),
-            out: std::mem::take(&mut self.out),
-        };
+        let batch = LogMsg::Batch { records: std::mem::take(&mut self.records), out: std::mem::take(&mut self.out) };
         let _ = self.tx.send(batch);
     }
 

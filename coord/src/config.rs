@@ -5,9 +5,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// Four-letter words this server knows.
-pub const FOUR_LETTER_WORDS: [&str; 11] = [
-    "ruok", "srvr", "stat", "mntr", "cons", "conf", "envi", "wchs", "wchc", "dump", "isro",
-];
+pub const FOUR_LETTER_WORDS: [&str; 11] =
+    ["ruok", "srvr", "stat", "mntr", "cons", "conf", "envi", "wchs", "wchc", "dump", "isro"];
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -66,9 +65,7 @@ impl Default for Config {
 }
 
 fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, String> {
-    value
-        .parse()
-        .map_err(|_| format!("zoo.cfg: {key}={value} is not a valid number"))
+    value.parse().map_err(|_| format!("zoo.cfg: {key}={value} is not a valid number"))
 }
 
 impl Config {
@@ -83,10 +80,7 @@ impl Config {
                 continue;
             }
             let Some((key, value)) = line.split_once('=') else {
-                return Err(format!(
-                    "zoo.cfg line {}: expected key=value, got {line:?}",
-                    lineno + 1
-                ));
+                return Err(format!("zoo.cfg line {}: expected key=value, got {line:?}", lineno + 1));
             };
             let (key, value) = (key.trim(), value.trim());
             c.raw.push((key.to_string(), value.to_string()));
@@ -104,15 +98,9 @@ impl Config {
                 "maxClientCnxns" => c.max_client_cnxns = number(key, value)?,
                 "forceSync" => c.force_sync = value != "no",
                 "jute.maxbuffer" => c.max_buffer = number(key, value)?,
-                "znode.container.checkIntervalMs" => {
-                    c.container_check_ms = number::<u64>(key, value)?.max(10)
-                }
+                "znode.container.checkIntervalMs" => c.container_check_ms = number::<u64>(key, value)?.max(10),
                 "4lw.commands.whitelist" => {
-                    let words: Vec<&str> = value
-                        .split(',')
-                        .map(str::trim)
-                        .filter(|w| !w.is_empty())
-                        .collect();
+                    let words: Vec<&str> = value.split(',').map(str::trim).filter(|w| !w.is_empty()).collect();
                     c.four_letter_words = if words.contains(&"*") {
                         FOUR_LETTER_WORDS.iter().map(|s| s.to_string()).collect()
                     } else {
@@ -134,8 +122,7 @@ impl Config {
     }
 
     pub fn load(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Config::parse(&text)
     }
 
@@ -144,10 +131,7 @@ impl Config {
         let path = self.data_dir.join("myid");
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                let id = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| format!("{}: {text:?} is not a server id", path.display()))?;
+                let id = text.trim().parse().map_err(|_| format!("{}: {text:?} is not a server id", path.display()))?;
                 if !self.servers.is_empty() && !self.servers.contains_key(&id) {
                     return Err(format!("myid {id} has no server.{id} line in zoo.cfg"));
                 }
@@ -162,16 +146,8 @@ impl Config {
     /// [minSessionTimeout, maxSessionTimeout], by default [2, 20] ticks.
     pub fn negotiate_timeout(&self, requested_ms: i32) -> i32 {
         let tick = self.tick_ms as i32;
-        let min = if self.min_session_timeout_ms > 0 {
-            self.min_session_timeout_ms
-        } else {
-            2 * tick
-        };
-        let max = if self.max_session_timeout_ms > 0 {
-            self.max_session_timeout_ms
-        } else {
-            20 * tick
-        };
+        let min = if self.min_session_timeout_ms > 0 { self.min_session_timeout_ms } else { 2 * tick };
+        let max = if self.max_session_timeout_ms > 0 { self.max_session_timeout_ms } else { 20 * tick };
         requested_ms.clamp(min, max.max(min))
     }
 }
@@ -187,10 +163,7 @@ mod tests {
              server.1=a:2888:3888\nserver.2=b:2888:3888\n4lw.commands.whitelist=ruok, srvr\nforceSync=no\n",
         )
         .unwrap();
-        assert_eq!(
-            (c.tick_ms, c.client_port, c.init_limit, c.sync_limit),
-            (500, 2999, 5, 2)
-        );
+        assert_eq!((c.tick_ms, c.client_port, c.init_limit, c.sync_limit), (500, 2999, 5, 2));
         assert_eq!(c.data_log_dir, PathBuf::from("/tmp/zk"));
         assert_eq!(c.servers.len(), 2);
         assert!(c.four_letter_words.contains("ruok") && !c.four_letter_words.contains("stat"));

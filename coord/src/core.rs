@@ -8,10 +8,7 @@ use crate::config::Config;
 use crate::fourlw::{self, ConnInfo, ServerView};
 use crate::jute::Writer;
 use crate::prep::{validate_path, Prep};
-use crate::proto::{
-    self, op, reply_header, xid, Acl, ConnectRequest, ErrCode, Id, Request, SetWatchLists,
-    WatchKind,
-};
+use crate::proto::{self, op, reply_header, xid, Acl, ConnectRequest, ErrCode, Id, Request, SetWatchLists, WatchKind};
 use crate::sessions::Sessions;
 use crate::tree::{DataTree, TxnResult};
 use crate::txn::{Txn, TxnHeader};
@@ -24,30 +21,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub enum CoreMsg {
-    Connect {
-        conn: ConnId,
-        req: ConnectRequest,
-        addr: SocketAddr,
-        out: OutTx,
-    },
-    Request {
-        conn: ConnId,
-        xid: i32,
-        req: Request,
-    },
-    Closed {
-        conn: ConnId,
-    },
-    FourLetter {
-        word: String,
-        reply: tokio::sync::oneshot::Sender<String>,
-    },
+    Connect { conn: ConnId, req: ConnectRequest, addr: SocketAddr, out: OutTx },
+    Request { conn: ConnId, xid: i32, req: Request },
+    Closed { conn: ConnId },
+    FourLetter { word: String, reply: tokio::sync::oneshot::Sender<String> },
 }
 
 pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 struct Conn {
@@ -96,10 +77,7 @@ fn multi_result(w: &mut Writer, request_op: i32, result: &TxnResult) {
             w.int(op::ERROR).bool(false).int(*code).int(*code);
         }
         TxnResult::Session | TxnResult::Multi(_) => {
-            w.int(op::ERROR)
-                .bool(false)
-                .int(ErrCode::SystemError.code())
-                .int(ErrCode::SystemError.code());
+            w.int(op::ERROR).bool(false).int(ErrCode::SystemError.code()).int(ErrCode::SystemError.code());
         }
     }
 }
@@ -170,10 +148,7 @@ impl Core {
             self.queue.flush();
             if self.txns_since_snapshot >= self.snapshot_every {
                 self.txns_since_snapshot = 0;
-                self.queue.snapshot(
-                    self.tree.last_zxid + 1,
-                    crate::snapshot::serialize(&self.tree),
-                );
+                self.queue.snapshot(self.tree.last_zxid + 1, crate::snapshot::serialize(&self.tree));
             }
         }
         self.queue.flush();
@@ -181,12 +156,7 @@ impl Core {
 
     fn handle(&mut self, msg: CoreMsg) {
         match msg {
-            CoreMsg::Connect {
-                conn,
-                req,
-                addr,
-                out,
-            } => self.connect(conn, req, addr, out),
+            CoreMsg::Connect { conn, req, addr, out } => self.connect(conn, req, addr, out),
             CoreMsg::Request { conn, xid, req } => self.request(conn, xid, req),
             CoreMsg::Closed { conn } => self.drop_conn(conn),
             CoreMsg::FourLetter { word, reply } => {
@@ -219,12 +189,7 @@ impl Core {
 
     /// Prepare → log → apply for one write; returns the zxid and result.
     fn commit(&mut self, session: i64, cxid: i32, txn: Txn) -> (i64, TxnResult) {
-        let hdr = TxnHeader {
-            session,
-            cxid,
-            zxid: self.tree.last_zxid + 1,
-            time: now_ms(),
-        };
+        let hdr = TxnHeader { session, cxid, zxid: self.tree.last_zxid + 1, time: now_ms() };
         encode_record(self.queue.records(), &hdr, &txn);
         self.txns_since_snapshot += 1;
         let mut triggers = Vec::new();
@@ -239,21 +204,8 @@ impl Core {
     }
 
     fn connect(&mut self, conn: ConnId, req: ConnectRequest, addr: SocketAddr, out: OutTx) {
-        let who = Identity {
-            addr: addr.ip(),
-            ids: Vec::new(),
-        };
-        self.conns.insert(
-            conn,
-            Conn {
-                session: 0,
-                out,
-                addr,
-                who,
-                received: 1,
-                sent: 0,
-            },
-        );
+        let who = Identity { addr: addr.ip(), ids: Vec::new() };
+        self.conns.insert(conn, Conn { session: 0, out, addr, who, received: 1, sent: 0 });
         self.received += 1;
         if req.last_zxid_seen > self.tree.last_zxid {
             // The client has seen a newer state than ours (ZooKeeper refuses too).
@@ -265,18 +217,10 @@ impl Core {
         let now = Instant::now();
         let session = if req.session_id == 0 {
             let id = self.sessions.next_id();
-            self.commit(
-                id,
-                0,
-                Txn::CreateSession {
-                    timeout_ms: timeout,
-                },
-            );
+            self.commit(id, 0, Txn::CreateSession { timeout_ms: timeout });
             self.sessions.add(id, timeout, now);
             Some(id)
-        } else if self.sessions.get(req.session_id).is_some()
-            && req.passwd == self.sessions.password(req.session_id)
-        {
+        } else if self.sessions.get(req.session_id).is_some() && req.passwd == self.sessions.password(req.session_id) {
             Some(req.session_id)
         } else {
             None
@@ -294,10 +238,7 @@ impl Core {
                     self.drop_conn(old);
                 }
                 self.conns.get_mut(&conn).expect("just added").session = id;
-                w.int(0)
-                    .int(timeout)
-                    .long(id)
-                    .buffer(&self.sessions.password(id));
+                w.int(0).int(timeout).long(id).buffer(&self.sessions.password(id));
             }
             // Unknown, expired or wrong password: a zero timeout tells the
             // client its session has expired.
@@ -336,14 +277,7 @@ impl Core {
         }
     }
 
-    fn reply(
-        &mut self,
-        conn: ConnId,
-        xid: i32,
-        zxid: i64,
-        err: ErrCode,
-        body: impl FnOnce(&mut Writer),
-    ) {
+    fn reply(&mut self, conn: ConnId, xid: i32, zxid: i64, err: ErrCode, body: impl FnOnce(&mut Writer)) {
         let mut w = reply_header(xid, zxid, err);
         if err == ErrCode::Ok {
             body(&mut w);
@@ -371,10 +305,7 @@ impl Core {
         match req {
             Request::Ping => self.reply(conn, xid::PING, zxid, ErrCode::Ok, |_| {}),
             Request::Auth { scheme, auth } => self.auth(conn, &scheme, &auth),
-            Request::SetWatches {
-                relative_zxid,
-                lists,
-            } => {
+            Request::SetWatches { relative_zxid, lists } => {
                 self.set_watches(conn, relative_zxid, lists);
                 self.reply(conn, xid::SET_WATCHES, zxid, ErrCode::Ok, |_| {});
             }
@@ -401,9 +332,7 @@ impl Core {
                 self.drop_conn(conn);
             }
             other => match self.read(conn, &other) {
-                Ok(body) => self.reply(conn, xid, zxid, ErrCode::Ok, |w| {
-                    w.buf.extend_from_slice(&body)
-                }),
+                Ok(body) => self.reply(conn, xid, zxid, ErrCode::Ok, |w| w.buf.extend_from_slice(&body)),
                 Err(e) => self.reply_err(conn, xid, e),
             },
         }
@@ -421,9 +350,7 @@ impl Core {
         }
         let (zxid, result) = self.commit(session, xid, txn);
         match (&req, result) {
-            (_, TxnResult::Error(code)) => {
-                self.reply(conn, xid, zxid, ErrCode::from_code(code), |_| {})
-            }
+            (_, TxnResult::Error(code)) => self.reply(conn, xid, zxid, ErrCode::from_code(code), |_| {}),
             (Request::Create { opcode, .. }, TxnResult::Created { path, stat }) => {
                 let with_stat = *opcode != op::CREATE;
                 self.reply(conn, xid, zxid, ErrCode::Ok, |w| {
@@ -433,17 +360,13 @@ impl Core {
                     }
                 })
             }
-            (_, TxnResult::Stat(stat)) => {
-                self.reply(conn, xid, zxid, ErrCode::Ok, |w| stat.write(w))
-            }
-            (Request::Multi(ops), TxnResult::Multi(results)) => {
-                self.reply(conn, xid, zxid, ErrCode::Ok, |w| {
-                    for (op, result) in ops.iter().zip(&results) {
-                        multi_result(w, op.opcode(), result);
-                    }
-                    end_multi(w);
-                })
-            }
+            (_, TxnResult::Stat(stat)) => self.reply(conn, xid, zxid, ErrCode::Ok, |w| stat.write(w)),
+            (Request::Multi(ops), TxnResult::Multi(results)) => self.reply(conn, xid, zxid, ErrCode::Ok, |w| {
+                for (op, result) in ops.iter().zip(&results) {
+                    multi_result(w, op.opcode(), result);
+                }
+                end_multi(w);
+            }),
             (Request::CloseSession, _) => {
                 self.reply(conn, xid, zxid, ErrCode::Ok, |_| {});
                 self.send(conn, OutMsg::Close);
@@ -465,10 +388,7 @@ impl Core {
             }
         };
         if let Some(c) = self.conns.get_mut(&conn) {
-            let id = Id {
-                scheme: "digest".into(),
-                id,
-            };
+            let id = Id { scheme: "digest".into(), id };
             if !c.who.ids.contains(&id) {
                 c.who.ids.push(id);
             }
@@ -510,10 +430,7 @@ impl Core {
             self.watches.add(conn, WatchKind::PersistentRecursive, path);
         }
         for (path, event_type) in fire {
-            self.send(
-                conn,
-                OutMsg::Frame(proto::watch_event_frame(event_type, path, zxid)),
-            );
+            self.send(conn, OutMsg::Frame(proto::watch_event_frame(event_type, path, zxid)));
         }
     }
 
@@ -527,11 +444,7 @@ impl Core {
                 if *watch {
                     self.watches.add(conn, WatchKind::Data, path);
                 }
-                self.tree
-                    .get(path)
-                    .ok_or(ErrCode::NoNode)?
-                    .stat
-                    .write(&mut w);
+                self.tree.get(path).ok_or(ErrCode::NoNode)?.stat.write(&mut w);
             }
             Request::GetData { path, watch } => {
                 validate_path(path, false)?;
@@ -543,11 +456,7 @@ impl Core {
                     self.watches.add(conn, WatchKind::Data, path);
                 }
             }
-            Request::GetChildren {
-                path,
-                watch,
-                with_stat,
-            } => {
+            Request::GetChildren { path, watch, with_stat } => {
                 validate_path(path, false)?;
                 let node = self.tree.get(path).ok_or(ErrCode::NoNode)?;
                 who.check(&node.acl, proto::perms::READ)?;
@@ -578,20 +487,13 @@ impl Core {
             }
             Request::GetEphemerals { prefix } => {
                 let session = self.conns[&conn].session;
-                let paths: Vec<&String> = self
-                    .tree
-                    .ephemerals_of(session)
-                    .filter(|p| p.starts_with(prefix.as_str()))
-                    .collect();
+                let paths: Vec<&String> =
+                    self.tree.ephemerals_of(session).filter(|p| p.starts_with(prefix.as_str())).collect();
                 w.strings(&paths);
             }
             Request::AddWatch { path, recursive } => {
                 validate_path(path, false)?;
-                let kind = if *recursive {
-                    WatchKind::PersistentRecursive
-                } else {
-                    WatchKind::Persistent
-                };
+                let kind = if *recursive { WatchKind::PersistentRecursive } else { WatchKind::Persistent };
                 self.watches.add(conn, kind, path);
             }
             Request::RemoveWatches { path, kind, remove } => {
@@ -641,11 +543,7 @@ impl Core {
             conns,
             received: self.received,
             sent: self.sent,
-            sessions: self
-                .sessions
-                .iter()
-                .map(|(id, s)| (*id, s.timeout_ms))
-                .collect(),
+            sessions: self.sessions.iter().map(|(id, s)| (*id, s.timeout_ms)).collect(),
             uptime: self.started.elapsed(),
         }
     }

@@ -34,9 +34,7 @@ pub struct ServerView<'a> {
 /// The word as a four-byte frame length, which is how ZooKeeper spots it.
 pub fn word_of(len_bytes: [u8; 4]) -> Option<String> {
     let word = std::str::from_utf8(&len_bytes).ok()?;
-    crate::config::FOUR_LETTER_WORDS
-        .contains(&word)
-        .then(|| word.to_string())
+    crate::config::FOUR_LETTER_WORDS.contains(&word).then(|| word.to_string())
 }
 
 /// The answer to `word`; words not in the whitelist get ZooKeeper's refusal.
@@ -99,11 +97,7 @@ fn cons(v: &ServerView) -> String {
 
 fn mntr(v: &ServerView) -> String {
     let (_, paths, watches) = v.watches.summary();
-    let ephemerals: usize = v
-        .tree
-        .sessions_with_ephemerals()
-        .map(|(_, s)| s.len())
-        .sum();
+    let ephemerals: usize = v.tree.sessions_with_ephemerals().map(|(_, s)| s.len()).sum();
     let lines: Vec<(&str, String)> = vec![
         ("zk_version", VERSION.to_string()),
         ("zk_server_state", "standalone".into()),
@@ -122,10 +116,7 @@ fn mntr(v: &ServerView) -> String {
         ("zk_uptime", v.uptime.as_millis().to_string()),
         ("zk_last_zxid", format!("0x{:x}", v.tree.last_zxid)),
     ];
-    lines
-        .into_iter()
-        .map(|(k, val)| format!("{k}\t{val}\n"))
-        .collect()
+    lines.into_iter().map(|(k, val)| format!("{k}\t{val}\n")).collect()
 }
 
 fn conf(v: &ServerView) -> String {
@@ -164,11 +155,7 @@ fn envi() -> String {
 fn wchc(v: &ServerView) -> String {
     let mut s = String::new();
     for (conn, paths) in v.watches.by_connection() {
-        let session = v
-            .conns
-            .iter()
-            .find(|c| c.id == conn)
-            .map_or(0, |c| c.session);
+        let session = v.conns.iter().find(|c| c.id == conn).map_or(0, |c| c.session);
         let _ = writeln!(s, "0x{session:x}");
         for p in paths {
             let _ = writeln!(s, "\t{p}");
@@ -178,19 +165,12 @@ fn wchc(v: &ServerView) -> String {
 }
 
 fn dump(v: &ServerView) -> String {
-    let mut s = format!(
-        "SessionTracker dump:\nGlobal Sessions({}):\n",
-        v.sessions.len()
-    );
+    let mut s = format!("SessionTracker dump:\nGlobal Sessions({}):\n", v.sessions.len());
     for (id, timeout) in &v.sessions {
         let _ = writeln!(s, "0x{id:x}\t{timeout}ms");
     }
     let with: Vec<_> = v.tree.sessions_with_ephemerals().collect();
-    let _ = writeln!(
-        s,
-        "ephemeral nodes dump:\nSessions with Ephemerals ({}):",
-        with.len()
-    );
+    let _ = writeln!(s, "ephemeral nodes dump:\nSessions with Ephemerals ({}):", with.len());
     for (id, paths) in with {
         let _ = writeln!(s, "0x{id:x}:");
         for p in paths {
@@ -231,10 +211,7 @@ mod tests {
                 },
             )
         };
-        assert_eq!(
-            view(&cfg),
-            "ruok is not executed because it is not in the whitelist.\n"
-        );
+        assert_eq!(view(&cfg), "ruok is not executed because it is not in the whitelist.\n");
         cfg = Config::parse("").unwrap();
         assert_eq!(view(&cfg), "imok");
     }

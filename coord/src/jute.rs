@@ -86,16 +86,12 @@ impl<'a> Reader<'a> {
     pub fn string(&mut self) -> DecodeResult<String> {
         match self.len()? {
             None => Ok(String::new()),
-            Some(n) => String::from_utf8(self.take(n)?.to_vec())
-                .map_err(|_| DecodeError("string is not UTF-8")),
+            Some(n) => String::from_utf8(self.take(n)?.to_vec()).map_err(|_| DecodeError("string is not UTF-8")),
         }
     }
 
     /// A vector whose elements are read by `item`; null reads as empty.
-    pub fn vec<T>(
-        &mut self,
-        mut item: impl FnMut(&mut Self) -> DecodeResult<T>,
-    ) -> DecodeResult<Vec<T>> {
+    pub fn vec<T>(&mut self, mut item: impl FnMut(&mut Self) -> DecodeResult<T>) -> DecodeResult<Vec<T>> {
         let n = self.int()?;
         if n == -1 {
             return Ok(Vec::new());
@@ -120,9 +116,7 @@ pub struct Writer {
 
 impl Writer {
     pub fn new() -> Self {
-        Writer {
-            buf: Vec::with_capacity(64),
-        }
+        Writer { buf: Vec::with_capacity(64) }
     }
 
     /// A writer that starts with room for a 4-byte frame length, filled in
@@ -180,12 +174,7 @@ mod tests {
     #[test]
     fn round_trips_every_field_kind() {
         let mut w = Writer::new();
-        w.int(-7)
-            .long(1 << 40)
-            .bool(true)
-            .buffer(b"ab")
-            .string("zk")
-            .strings(&["x", "yz"]);
+        w.int(-7).long(1 << 40).bool(true).buffer(b"ab").string("zk").strings(&["x", "yz"]);
         let mut r = Reader::new(&w.buf);
         assert_eq!(r.int().unwrap(), -7);
         assert_eq!(r.long().unwrap(), 1 << 40);

@@ -4,9 +4,7 @@
 //! of pending changes, so the tree itself is only touched by apply.
 
 use crate::acl::Identity;
-use crate::proto::{
-    self, ttl_owner, Acl, CreateMode, ErrCode, Request, Stat, CONTAINER_OWNER, MAX_TTL,
-};
+use crate::proto::{self, ttl_owner, Acl, CreateMode, ErrCode, Request, Stat, CONTAINER_OWNER, MAX_TTL};
 use crate::tree::{parent_of, DataTree};
 use crate::txn::Txn;
 use std::collections::HashMap;
@@ -38,11 +36,7 @@ pub fn validate_path(path: &str, sequential: bool) -> Result<(), ErrCode> {
     if path.ends_with('/') && !sequential {
         return bad;
     }
-    let body = if sequential {
-        path.trim_end_matches('/')
-    } else {
-        path
-    };
+    let body = if sequential { path.trim_end_matches('/') } else { path };
     for segment in body[1..].split('/') {
         if segment.is_empty() || segment == "." || segment == ".." {
             return bad;
@@ -63,10 +57,7 @@ pub fn validate_path(path: &str, sequential: bool) -> Result<(), ErrCode> {
 
 /// Paths no client may delete (ZKDatabase.isSpecialPath).
 fn is_special(path: &str) -> bool {
-    matches!(
-        path,
-        "/" | "/zookeeper" | "/zookeeper/quota" | "/zookeeper/config"
-    )
+    matches!(path, "/" | "/zookeeper" | "/zookeeper/quota" | "/zookeeper/config")
 }
 
 fn check_version(expected: i32, current: i32) -> Result<i32, ErrCode> {
@@ -78,21 +69,13 @@ fn check_version(expected: i32, current: i32) -> Result<i32, ErrCode> {
 
 impl<'a> Prep<'a> {
     pub fn new(tree: &'a DataTree, who: &'a Identity, session: i64) -> Self {
-        Prep {
-            tree,
-            who,
-            session,
-            pending: HashMap::new(),
-        }
+        Prep { tree, who, session, pending: HashMap::new() }
     }
 
     fn meta(&self, path: &str) -> Result<Meta, ErrCode> {
         let found = match self.pending.get(path) {
             Some(m) => m.clone(),
-            None => self.tree.get(path).map(|n| Meta {
-                stat: n.stat,
-                acl: n.acl.clone(),
-            }),
+            None => self.tree.get(path).map(|n| Meta { stat: n.stat, acl: n.acl.clone() }),
         };
         found.ok_or(ErrCode::NoNode)
     }
@@ -101,20 +84,11 @@ impl<'a> Prep<'a> {
     /// client gets.
     pub fn prepare(&mut self, req: &Request, now_ms: i64) -> Result<Txn, ErrCode> {
         match req {
-            Request::Create {
-                path,
-                data,
-                acl,
-                flags,
-                ttl,
-                opcode,
-            } => self.create(path, data, acl, *flags, *ttl, *opcode),
+            Request::Create { path, data, acl, flags, ttl, opcode } => {
+                self.create(path, data, acl, *flags, *ttl, *opcode)
+            }
             Request::Delete { path, version } => self.delete(path, *version),
-            Request::SetData {
-                path,
-                data,
-                version,
-            } => {
+            Request::SetData { path, data, version } => {
                 validate_path(path, false)?;
                 let mut m = self.meta(path)?;
                 self.who.check(&m.acl, proto::perms::WRITE)?;
@@ -123,11 +97,7 @@ impl<'a> Prep<'a> {
                 m.stat.data_length = data.len() as i32;
                 m.stat.mtime = now_ms;
                 self.pending.insert(path.clone(), Some(m));
-                Ok(Txn::SetData {
-                    path: path.clone(),
-                    data: data.clone(),
-                    version,
-                })
+                Ok(Txn::SetData { path: path.clone(), data: data.clone(), version })
             }
             Request::SetAcl { path, acl, version } => {
                 validate_path(path, false)?;
@@ -138,11 +108,7 @@ impl<'a> Prep<'a> {
                 m.stat.aversion = aversion;
                 m.acl = acl.clone();
                 self.pending.insert(path.clone(), Some(m));
-                Ok(Txn::SetAcl {
-                    path: path.clone(),
-                    acl,
-                    aversion,
-                })
+                Ok(Txn::SetAcl { path: path.clone(), acl, aversion })
             }
             Request::Check { path, version } => {
                 validate_path(path, false)?;
@@ -202,20 +168,13 @@ impl<'a> Prep<'a> {
         let acl = self.who.fix_acl(acl)?;
         let mut parent = self.meta(&parent_path)?;
         self.who.check(&parent.acl, proto::perms::CREATE)?;
-        let path = if mode.sequential {
-            format!("{path}{:010}", parent.stat.cversion)
-        } else {
-            path.to_string()
-        };
+        let path = if mode.sequential { format!("{path}{:010}", parent.stat.cversion) } else { path.to_string() };
         validate_path(&path, false)?;
         if self.meta(&path).is_ok() {
             return Err(ErrCode::NodeExists);
         }
         let parent_owner = parent.stat.ephemeral_owner;
-        if parent_owner != 0
-            && parent_owner != CONTAINER_OWNER
-            && proto::owner_ttl(parent_owner).is_none()
-        {
+        if parent_owner != 0 && parent_owner != CONTAINER_OWNER && proto::owner_ttl(parent_owner).is_none() {
             return Err(ErrCode::NoChildrenForEphemerals);
         }
         let owner = if mode.ephemeral {
@@ -231,25 +190,9 @@ impl<'a> Prep<'a> {
         parent.stat.num_children += 1;
         let parent_cversion = parent.stat.cversion;
         self.pending.insert(parent_path, Some(parent));
-        let stat = Stat {
-            ephemeral_owner: owner,
-            data_length: data.len() as i32,
-            ..Stat::default()
-        };
-        self.pending.insert(
-            path.clone(),
-            Some(Meta {
-                stat,
-                acl: acl.clone(),
-            }),
-        );
-        Ok(Txn::Create {
-            path,
-            data: data.to_vec(),
-            acl,
-            owner,
-            parent_cversion,
-        })
+        let stat = Stat { ephemeral_owner: owner, data_length: data.len() as i32, ..Stat::default() };
+        self.pending.insert(path.clone(), Some(Meta { stat, acl: acl.clone() }));
+        Ok(Txn::Create { path, data: data.to_vec(), acl, owner, parent_cversion })
     }
 
     fn delete(&mut self, path: &str, version: i32) -> Result<Txn, ErrCode> {
@@ -268,9 +211,7 @@ impl<'a> Prep<'a> {
         parent.stat.num_children -= 1;
         self.pending.insert(parent_path, Some(parent));
         self.pending.insert(path.to_string(), None);
-        Ok(Txn::Delete {
-            path: path.to_string(),
-        })
+        Ok(Txn::Delete { path: path.to_string() })
     }
 }
 
@@ -281,10 +222,7 @@ mod tests {
     use crate::txn::TxnHeader;
 
     fn anyone() -> Identity {
-        Identity {
-            addr: "127.0.0.1".parse().unwrap(),
-            ids: vec![],
-        }
+        Identity { addr: "127.0.0.1".parse().unwrap(), ids: vec![] }
     }
 
     fn create_req(path: &str, flags: i32) -> Request {
@@ -301,16 +239,7 @@ mod tests {
     fn run(tree: &mut DataTree, req: &Request, zxid: i64) -> Result<Txn, ErrCode> {
         let who = anyone();
         let txn = Prep::new(tree, &who, 0x42).prepare(req, 0)?;
-        tree.apply(
-            &TxnHeader {
-                session: 0x42,
-                cxid: 0,
-                zxid,
-                time: 0,
-            },
-            &txn,
-            &mut Vec::new(),
-        );
+        tree.apply(&TxnHeader { session: 0x42, cxid: 0, zxid, time: 0 }, &txn, &mut Vec::new());
         Ok(txn)
     }
 
@@ -320,11 +249,7 @@ mod tests {
         assert!(validate_path("/a/b", false).is_ok());
         assert!(validate_path("/a/", true).is_ok());
         for bad in ["", "a", "/a/", "//a", "/a//b", "/a/./b", "/a/..", "/a\0"] {
-            assert_eq!(
-                validate_path(bad, false),
-                Err(ErrCode::BadArguments),
-                "{bad:?}"
-            );
+            assert_eq!(validate_path(bad, false), Err(ErrCode::BadArguments), "{bad:?}");
         }
     }
 
@@ -332,91 +257,33 @@ mod tests {
     fn sequential_names_use_the_parent_cversion() {
         let mut t = DataTree::new();
         run(&mut t, &create_req("/q", 0), 1).unwrap();
-        let Txn::Create { path, .. } = run(&mut t, &create_req("/q/n-", 2), 2).unwrap() else {
-            panic!()
-        };
+        let Txn::Create { path, .. } = run(&mut t, &create_req("/q/n-", 2), 2).unwrap() else { panic!() };
         assert_eq!(path, "/q/n-0000000000");
-        run(
-            &mut t,
-            &Request::Delete {
-                path: path.clone(),
-                version: -1,
-            },
-            3,
-        )
-        .unwrap();
-        let Txn::Create { path, .. } = run(&mut t, &create_req("/q/n-", 2), 4).unwrap() else {
-            panic!()
-        };
-        assert_eq!(
-            path, "/q/n-0000000001",
-            "deletes leave cversion alone, as in ZooKeeper"
-        );
+        run(&mut t, &Request::Delete { path: path.clone(), version: -1 }, 3).unwrap();
+        let Txn::Create { path, .. } = run(&mut t, &create_req("/q/n-", 2), 4).unwrap() else { panic!() };
+        assert_eq!(path, "/q/n-0000000001", "deletes leave cversion alone, as in ZooKeeper");
     }
 
     #[test]
     fn error_codes() {
         let mut t = DataTree::new();
-        assert_eq!(
-            run(&mut t, &create_req("/x/y", 0), 1).unwrap_err(),
-            ErrCode::NoNode
-        );
+        assert_eq!(run(&mut t, &create_req("/x/y", 0), 1).unwrap_err(), ErrCode::NoNode);
         run(&mut t, &create_req("/x", 0), 2).unwrap();
-        assert_eq!(
-            run(&mut t, &create_req("/x", 0), 3).unwrap_err(),
-            ErrCode::NodeExists
-        );
+        assert_eq!(run(&mut t, &create_req("/x", 0), 3).unwrap_err(), ErrCode::NodeExists);
         run(&mut t, &create_req("/x/y", 0), 4).unwrap();
+        assert_eq!(run(&mut t, &Request::Delete { path: "/x".into(), version: -1 }, 5).unwrap_err(), ErrCode::NotEmpty);
         assert_eq!(
-            run(
-                &mut t,
-                &Request::Delete {
-                    path: "/x".into(),
-                    version: -1
-                },
-                5
-            )
-            .unwrap_err(),
-            ErrCode::NotEmpty
-        );
-        assert_eq!(
-            run(
-                &mut t,
-                &Request::Delete {
-                    path: "/x/y".into(),
-                    version: 7
-                },
-                6
-            )
-            .unwrap_err(),
+            run(&mut t, &Request::Delete { path: "/x/y".into(), version: 7 }, 6).unwrap_err(),
             ErrCode::BadVersion
         );
         assert_eq!(
-            run(
-                &mut t,
-                &Request::Delete {
-                    path: "/zookeeper".into(),
-                    version: -1
-                },
-                6
-            )
-            .unwrap_err(),
+            run(&mut t, &Request::Delete { path: "/zookeeper".into(), version: -1 }, 6).unwrap_err(),
             ErrCode::BadArguments
         );
         run(&mut t, &create_req("/e", 1), 7).unwrap();
-        assert_eq!(
-            run(&mut t, &create_req("/e/c", 0), 8).unwrap_err(),
-            ErrCode::NoChildrenForEphemerals
-        );
-        assert_eq!(
-            run(&mut t, &create_req("/bad", 9), 9).unwrap_err(),
-            ErrCode::BadArguments
-        );
-        let set = Request::SetData {
-            path: "/x".into(),
-            data: vec![],
-            version: 0,
-        };
+        assert_eq!(run(&mut t, &create_req("/e/c", 0), 8).unwrap_err(), ErrCode::NoChildrenForEphemerals);
+        assert_eq!(run(&mut t, &create_req("/bad", 9), 9).unwrap_err(), ErrCode::BadArguments);
+        let set = Request::SetData { path: "/x".into(), data: vec![], version: 0 };
         run(&mut t, &set, 10).unwrap();
         assert_eq!(run(&mut t, &set, 11).unwrap_err(), ErrCode::BadVersion);
     }
@@ -427,21 +294,12 @@ mod tests {
         let ok = Request::Multi(vec![
             create_req("/m", 0),
             create_req("/m/c", 0),
-            Request::Check {
-                path: "/m/c".into(),
-                version: 0,
-            },
+            Request::Check { path: "/m/c".into(), version: 0 },
         ]);
-        let Txn::Multi(txns) = run(&mut t, &ok, 1).unwrap() else {
-            panic!()
-        };
+        let Txn::Multi(txns) = run(&mut t, &ok, 1).unwrap() else { panic!() };
         assert_eq!(txns.len(), 3);
         assert!(t.get("/m/c").is_some());
-        let bad = Request::Multi(vec![
-            create_req("/n", 0),
-            create_req("/m", 0),
-            create_req("/o", 0),
-        ]);
+        let bad = Request::Multi(vec![create_req("/n", 0), create_req("/m", 0), create_req("/o", 0)]);
         let txn = run(&mut t, &bad, 2).unwrap();
         assert_eq!(
             txn,

@@ -149,12 +149,7 @@ pub struct CreateMode {
 
 impl CreateMode {
     pub fn from_flags(flags: i32) -> Option<CreateMode> {
-        let m = |ephemeral, sequential, container, ttl| CreateMode {
-            ephemeral,
-            sequential,
-            container,
-            ttl,
-        };
+        let m = |ephemeral, sequential, container, ttl| CreateMode { ephemeral, sequential, container, ttl };
         Some(match flags {
             0 => m(false, false, false, false),
             1 => m(true, false, false, false),
@@ -182,23 +177,11 @@ pub struct Acl {
 
 impl Acl {
     pub fn open_unsafe() -> Vec<Acl> {
-        vec![Acl {
-            perms: perms::ALL,
-            id: Id {
-                scheme: "world".into(),
-                id: "anyone".into(),
-            },
-        }]
+        vec![Acl { perms: perms::ALL, id: Id { scheme: "world".into(), id: "anyone".into() } }]
     }
 
     pub fn read(r: &mut Reader) -> DecodeResult<Acl> {
-        Ok(Acl {
-            perms: r.int()?,
-            id: Id {
-                scheme: r.string()?,
-                id: r.string()?,
-            },
-        })
+        Ok(Acl { perms: r.int()?, id: Id { scheme: r.string()?, id: r.string()? } })
     }
 
     pub fn read_all(r: &mut Reader) -> DecodeResult<Vec<Acl>> {
@@ -231,15 +214,9 @@ pub struct Stat {
 
 impl Stat {
     pub fn write(&self, w: &mut Writer) {
-        w.long(self.czxid)
-            .long(self.mzxid)
-            .long(self.ctime)
-            .long(self.mtime);
+        w.long(self.czxid).long(self.mzxid).long(self.ctime).long(self.mtime);
         w.int(self.version).int(self.cversion).int(self.aversion);
-        w.long(self.ephemeral_owner)
-            .int(self.data_length)
-            .int(self.num_children)
-            .long(self.pzxid);
+        w.long(self.ephemeral_owner).int(self.data_length).int(self.num_children).long(self.pzxid);
     }
 
     pub fn read(r: &mut Reader) -> DecodeResult<Stat> {
@@ -290,12 +267,8 @@ impl ConnectRequest {
 
     pub fn encode(&self) -> Vec<u8> {
         let mut w = Writer::framed();
-        w.int(self.protocol_version)
-            .long(self.last_zxid_seen)
-            .int(self.timeout_ms);
-        w.long(self.session_id)
-            .buffer(&self.passwd)
-            .bool(self.read_only.unwrap_or(false));
+        w.int(self.protocol_version).long(self.last_zxid_seen).int(self.timeout_ms);
+        w.long(self.session_id).buffer(&self.passwd).bool(self.read_only.unwrap_or(false));
         w.into_frame()
     }
 }
@@ -406,52 +379,22 @@ impl Request {
         use op::*;
         Ok(match opcode {
             CREATE | CREATE2 | CREATE_CONTAINER | CREATE_TTL => {
-                let (path, data, acl, flags) =
-                    (r.string()?, r.buffer()?, Acl::read_all(r)?, r.int()?);
+                let (path, data, acl, flags) = (r.string()?, r.buffer()?, Acl::read_all(r)?, r.int()?);
                 let ttl = if opcode == CREATE_TTL { r.long()? } else { -1 };
-                Request::Create {
-                    path,
-                    data,
-                    acl,
-                    flags,
-                    ttl,
-                    opcode,
-                }
+                Request::Create { path, data, acl, flags, ttl, opcode }
             }
-            DELETE => Request::Delete {
-                path: r.string()?,
-                version: r.int()?,
-            },
-            EXISTS => Request::Exists {
-                path: r.string()?,
-                watch: r.bool()?,
-            },
-            GET_DATA => Request::GetData {
-                path: r.string()?,
-                watch: r.bool()?,
-            },
-            SET_DATA => Request::SetData {
-                path: r.string()?,
-                data: r.buffer()?,
-                version: r.int()?,
-            },
+            DELETE => Request::Delete { path: r.string()?, version: r.int()? },
+            EXISTS => Request::Exists { path: r.string()?, watch: r.bool()? },
+            GET_DATA => Request::GetData { path: r.string()?, watch: r.bool()? },
+            SET_DATA => Request::SetData { path: r.string()?, data: r.buffer()?, version: r.int()? },
             GET_ACL => Request::GetAcl { path: r.string()? },
-            SET_ACL => Request::SetAcl {
-                path: r.string()?,
-                acl: Acl::read_all(r)?,
-                version: r.int()?,
-            },
-            GET_CHILDREN | GET_CHILDREN2 => Request::GetChildren {
-                path: r.string()?,
-                watch: r.bool()?,
-                with_stat: opcode == GET_CHILDREN2,
-            },
+            SET_ACL => Request::SetAcl { path: r.string()?, acl: Acl::read_all(r)?, version: r.int()? },
+            GET_CHILDREN | GET_CHILDREN2 => {
+                Request::GetChildren { path: r.string()?, watch: r.bool()?, with_stat: opcode == GET_CHILDREN2 }
+            }
             SYNC => Request::Sync { path: r.string()? },
             PING => Request::Ping,
-            CHECK => Request::Check {
-                path: r.string()?,
-                version: r.int()?,
-            },
+            CHECK => Request::Check { path: r.string()?, version: r.int()? },
             MULTI | MULTI_READ => {
                 let ops = decode_multi(r)?;
                 if opcode == MULTI {
@@ -463,10 +406,7 @@ impl Request {
             CLOSE_SESSION => Request::CloseSession,
             AUTH => {
                 let _type = r.int()?;
-                Request::Auth {
-                    scheme: r.string()?,
-                    auth: r.buffer()?,
-                }
+                Request::Auth { scheme: r.string()?, auth: r.buffer()? }
             }
             SET_WATCHES | SET_WATCHES2 => {
                 let relative_zxid = r.long()?;
@@ -480,15 +420,10 @@ impl Request {
                     lists.persistent = r.strings()?;
                     lists.recursive = r.strings()?;
                 }
-                Request::SetWatches {
-                    relative_zxid,
-                    lists,
-                }
+                Request::SetWatches { relative_zxid, lists }
             }
             GET_ALL_CHILDREN_NUMBER => Request::GetAllChildrenNumber { path: r.string()? },
-            GET_EPHEMERALS => Request::GetEphemerals {
-                prefix: r.string()?,
-            },
+            GET_EPHEMERALS => Request::GetEphemerals { prefix: r.string()? },
             ADD_WATCH => {
                 let path = r.string()?;
                 let recursive = match r.int()? {
@@ -498,11 +433,9 @@ impl Request {
                 };
                 Request::AddWatch { path, recursive }
             }
-            REMOVE_WATCHES | CHECK_WATCHES => Request::RemoveWatches {
-                path: r.string()?,
-                kind: r.int()?,
-                remove: opcode == REMOVE_WATCHES,
-            },
+            REMOVE_WATCHES | CHECK_WATCHES => {
+                Request::RemoveWatches { path: r.string()?, kind: r.int()?, remove: opcode == REMOVE_WATCHES }
+            }
             WHO_AM_I => Request::WhoAmI,
             other => Request::Unknown(other),
         })
@@ -586,12 +519,7 @@ mod tests {
     fn create_modes_follow_zookeeper_flags() {
         assert_eq!(
             CreateMode::from_flags(3).unwrap(),
-            CreateMode {
-                ephemeral: true,
-                sequential: true,
-                container: false,
-                ttl: false
-            }
+            CreateMode { ephemeral: true, sequential: true, container: false, ttl: false }
         );
         assert!(CreateMode::from_flags(4).unwrap().container);
         assert!(CreateMode::from_flags(6).unwrap().ttl);
@@ -616,9 +544,7 @@ mod tests {
         w.int(op::DELETE).bool(false).int(-1).string("/b").int(3);
         w.int(-1).bool(true).int(-1);
         let req = Request::decode(op::MULTI, &mut Reader::new(&w.buf)).unwrap();
-        let Request::Multi(ops) = req else {
-            panic!("not a multi")
-        };
+        let Request::Multi(ops) = req else { panic!("not a multi") };
         assert_eq!(ops.len(), 2);
         assert!(matches!(&ops[1], Request::Delete { path, version: 3 } if path == "/b"));
     }

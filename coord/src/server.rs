@@ -29,10 +29,7 @@ pub fn start_core(cfg: Arc<Config>) -> io::Result<Sender<CoreMsg>> {
     let (mut tree, _) = snapshot::load_latest(&cfg.data_dir)?;
     let (replay, writer) = txnlog::recover(&cfg.data_log_dir, tree.last_zxid, cfg.force_sync)?;
     if replay.truncated > 0 {
-        eprintln!(
-            "coord-server: cut {} bytes of torn log tail",
-            replay.truncated
-        );
+        eprintln!("coord-server: cut {} bytes of torn log tail", replay.truncated);
     }
     let replayed = replay.txns.len();
     for (hdr, txn) in &replay.txns {
@@ -48,18 +45,12 @@ pub fn start_core(cfg: Arc<Config>) -> io::Result<Sender<CoreMsg>> {
     commit::spawn(writer, cfg.data_dir.clone(), log_rx);
     let core = Core::new(cfg, tree, CommitQueue::new(log_tx));
     let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::Builder::new()
-        .name("coord-core".into())
-        .spawn(move || core.run(rx))?;
+    std::thread::Builder::new().name("coord-core".into()).spawn(move || core.run(rx))?;
     Ok(tx)
 }
 
 /// Serves clients on `listener` forever.
-pub async fn serve(
-    cfg: Arc<Config>,
-    listener: TcpListener,
-    core: Sender<CoreMsg>,
-) -> io::Result<()> {
+pub async fn serve(cfg: Arc<Config>, listener: TcpListener, core: Sender<CoreMsg>) -> io::Result<()> {
     let next_id = Arc::new(AtomicU64::new(1));
     let per_ip: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     loop {
@@ -75,7 +66,11 @@ pub async fn serve(
             ok
         };
         if !admitted {
-            eprintln!("coord-server: too many connections from {} (maxClientCnxns={})", addr.ip(), cfg.max_client_cnxns);
+            eprintln!(
+                "coord-server: too many connections from {} (maxClientCnxns={})",
+                addr.ip(),
+                cfg.max_client_cnxns
+            );
             drop(stream);
             continue;
         }
@@ -106,11 +101,7 @@ fn invalid(msg: String) -> io::Error {
 
 /// Reads one frame body; lengths outside [0, jute.maxbuffer] close the
 /// connection, as ZooKeeper's "Len error" does.
-async fn read_frame(
-    r: &mut BufReader<OwnedReadHalf>,
-    len_bytes: [u8; 4],
-    max: usize,
-) -> io::Result<Vec<u8>> {
+async fn read_frame(r: &mut BufReader<OwnedReadHalf>, len_bytes: [u8; 4], max: usize) -> io::Result<Vec<u8>> {
     let len = i32::from_be_bytes(len_bytes);
     if len < 0 || len as usize > max {
         return Err(invalid(format!("frame length {len} outside [0, {max}]")));
@@ -144,12 +135,7 @@ async fn connection(
     let closed = Arc::new(tokio::sync::Notify::new());
     tokio::spawn(writer(write_half, out_rx, closed.clone()));
     let send = |msg| core.send(msg).map_err(|_| io::Error::other("core stopped"));
-    send(CoreMsg::Connect {
-        conn: id,
-        req,
-        addr,
-        out: out_tx,
-    })?;
+    send(CoreMsg::Connect { conn: id, req, addr, out: out_tx })?;
     loop {
         let frame = tokio::select! {
             r = reader.read_exact(&mut len) => { r?; read_frame(&mut reader, len, cfg.max_buffer).await? }
@@ -161,8 +147,7 @@ async fn connection(
             _ => return Err(invalid("frame shorter than a request header".into())),
         };
         // Undecodable bodies close the connection (ZooKeeper: MarshallingError).
-        let req = Request::decode(opcode, &mut r)
-            .map_err(|e| invalid(format!("opcode {opcode}: {e}")))?;
+        let req = Request::decode(opcode, &mut r).map_err(|e| invalid(format!("opcode {opcode}: {e}")))?;
         send(CoreMsg::Request { conn: id, xid, req })?;
     }
 }
@@ -207,14 +192,9 @@ async fn writer(
 pub fn run(cfg: Config) -> io::Result<()> {
     let cfg = Arc::new(cfg);
     let core = start_core(cfg.clone())?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async {
-        let ip = cfg
-            .client_port_address
-            .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+        let ip = cfg.client_port_address.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
         let listener = TcpListener::bind((ip, cfg.client_port)).await?;
         eprintln!("coord-server: serving on {}", listener.local_addr()?);
         serve(cfg, listener, core).await

@@ -27,11 +27,7 @@ impl Sessions {
     /// like ZooKeeper's SessionTrackerImpl.initializeNextSessionId.
     pub fn new(server_id: u64, now_ms: i64) -> Sessions {
         let base = ((now_ms << 24) as u64 >> 8) as i64;
-        Sessions {
-            live: HashMap::new(),
-            next_id: base | ((server_id as i64) << 56),
-            secret: SECRET,
-        }
+        Sessions { live: HashMap::new(), next_id: base | ((server_id as i64) << 56), secret: SECRET }
     }
 
     pub fn password(&self, id: i64) -> Vec<u8> {
@@ -53,14 +49,7 @@ impl Sessions {
 
     pub fn add(&mut self, id: i64, timeout_ms: i32, now: Instant) {
         let expires = now + Duration::from_millis(timeout_ms.max(0) as u64);
-        self.live.insert(
-            id,
-            Session {
-                timeout_ms,
-                expires,
-                conn: None,
-            },
-        );
+        self.live.insert(id, Session { timeout_ms, expires, conn: None });
     }
 
     pub fn get(&self, id: i64) -> Option<&Session> {
@@ -83,12 +72,7 @@ impl Sessions {
     }
 
     pub fn expired(&self, now: Instant) -> Vec<i64> {
-        let mut ids: Vec<i64> = self
-            .live
-            .iter()
-            .filter(|(_, s)| s.expires <= now)
-            .map(|(id, _)| *id)
-            .collect();
+        let mut ids: Vec<i64> = self.live.iter().filter(|(_, s)| s.expires <= now).map(|(id, _)| *id).collect();
         ids.sort();
         ids
     }

@@ -77,23 +77,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let mut tree = DataTree::new();
-        let create = Txn::Create {
-            path: "/a".into(),
-            data: vec![1],
-            acl: Acl::open_unsafe(),
-            owner: 0,
-            parent_cversion: 1,
-        };
-        tree.apply(
-            &TxnHeader {
-                session: 0,
-                cxid: 0,
-                zxid: 1,
-                time: 0,
-            },
-            &create,
-            &mut Vec::new(),
-        );
+        let create =
+            Txn::Create { path: "/a".into(), data: vec![1], acl: Acl::open_unsafe(), owner: 0, parent_cversion: 1 };
+        tree.apply(&TxnHeader { session: 0, cxid: 0, zxid: 1, time: 0 }, &create, &mut Vec::new());
         write(&dir, 1, &serialize(&tree)).unwrap();
         write(&dir, 2, b"not a tree").unwrap();
         // A torn newer file is skipped.

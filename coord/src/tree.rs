@@ -104,12 +104,7 @@ impl DataTree {
         for path in SYSTEM_NODES {
             tree.insert_node(
                 path,
-                Node {
-                    data: Vec::new(),
-                    acl: Acl::open_unsafe(),
-                    stat: Stat::default(),
-                    children: BTreeSet::new(),
-                },
+                Node { data: Vec::new(), acl: Acl::open_unsafe(), stat: Stat::default(), children: BTreeSet::new() },
             );
         }
         tree
@@ -123,10 +118,7 @@ impl DataTree {
         } else if owner_ttl(owner).is_some() {
             self.ttls.insert(path.to_string());
         } else if owner != 0 {
-            self.ephemerals
-                .entry(owner)
-                .or_default()
-                .insert(path.to_string());
+            self.ephemerals.entry(owner).or_default().insert(path.to_string());
         }
         if path != "/" {
             if let Some(parent) = self.nodes.get_mut(parent_of(path)) {
@@ -156,11 +148,7 @@ impl DataTree {
     /// Containers that had children and have none left, as ZooKeeper's
     /// ContainerManager picks them.
     pub fn empty_containers(&self) -> Vec<String> {
-        let empty = |p: &&String| {
-            self.nodes
-                .get(*p)
-                .is_some_and(|n| n.children.is_empty() && n.stat.cversion > 0)
-        };
+        let empty = |p: &&String| self.nodes.get(*p).is_some_and(|n| n.children.is_empty() && n.stat.cversion > 0);
         self.containers.iter().filter(empty).cloned().collect()
     }
 
@@ -180,33 +168,20 @@ impl DataTree {
         let Some(node) = self.nodes.get(path) else {
             return 0;
         };
-        node.children
-            .iter()
-            .map(|c| 1 + self.descendant_count(&join(path, c)))
-            .sum()
+        node.children.iter().map(|c| 1 + self.descendant_count(&join(path, c))).sum()
     }
 
     /// Applies one transaction and reports what changed. A transaction that
     /// no longer fits the tree (it can only come from a damaged log) is
     /// reported as a system error and changes nothing more.
-    pub fn apply(
-        &mut self,
-        hdr: &TxnHeader,
-        txn: &Txn,
-        triggers: &mut Vec<WatchTrigger>,
-    ) -> TxnResult {
+    pub fn apply(&mut self, hdr: &TxnHeader, txn: &Txn, triggers: &mut Vec<WatchTrigger>) -> TxnResult {
         if hdr.zxid > self.last_zxid {
             self.last_zxid = hdr.zxid;
         }
         self.apply_one(hdr, txn, triggers)
     }
 
-    fn apply_one(
-        &mut self,
-        hdr: &TxnHeader,
-        txn: &Txn,
-        triggers: &mut Vec<WatchTrigger>,
-    ) -> TxnResult {
+    fn apply_one(&mut self, hdr: &TxnHeader, txn: &Txn, triggers: &mut Vec<WatchTrigger>) -> TxnResult {
         match txn {
             Txn::CreateSession { timeout_ms } => {
                 self.sessions.insert(hdr.session, *timeout_ms);
@@ -221,13 +196,7 @@ impl DataTree {
                 self.sessions.remove(&hdr.session);
                 TxnResult::Session
             }
-            Txn::Create {
-                path,
-                data,
-                acl,
-                owner,
-                parent_cversion,
-            } => {
+            Txn::Create { path, data, acl, owner, parent_cversion } => {
                 let Some(parent) = self.nodes.get_mut(parent_of(path)) else {
                     return TxnResult::Error(crate::proto::ErrCode::NoNode.code());
                 };
@@ -243,20 +212,12 @@ impl DataTree {
                     data_length: data.len() as i32,
                     ..Stat::default()
                 };
-                let node = Node {
-                    data: data.clone(),
-                    acl: acl.clone(),
-                    stat,
-                    children: BTreeSet::new(),
-                };
+                let node = Node { data: data.clone(), acl: acl.clone(), stat, children: BTreeSet::new() };
                 let stat = node.client_stat();
                 self.insert_node(path, node);
                 triggers.push((path.clone(), event::NODE_CREATED));
                 triggers.push((parent_of(path).to_string(), event::NODE_CHILDREN_CHANGED));
-                TxnResult::Created {
-                    path: path.clone(),
-                    stat,
-                }
+                TxnResult::Created { path: path.clone(), stat }
             }
             Txn::Delete { path } => {
                 if self.delete(hdr, path, triggers) {
@@ -265,11 +226,7 @@ impl DataTree {
                     TxnResult::Error(crate::proto::ErrCode::NoNode.code())
                 }
             }
-            Txn::SetData {
-                path,
-                data,
-                version,
-            } => match self.nodes.get_mut(path) {
+            Txn::SetData { path, data, version } => match self.nodes.get_mut(path) {
                 Some(node) => {
                     node.data = data.clone();
                     node.stat.version = *version;
@@ -281,11 +238,7 @@ impl DataTree {
                 }
                 None => TxnResult::Error(crate::proto::ErrCode::NoNode.code()),
             },
-            Txn::SetAcl {
-                path,
-                acl,
-                aversion,
-            } => match self.nodes.get_mut(path) {
+            Txn::SetAcl { path, acl, aversion } => match self.nodes.get_mut(path) {
                 Some(node) => {
                     node.acl = acl.clone();
                     node.stat.aversion = *aversion;
@@ -294,11 +247,7 @@ impl DataTree {
                 None => TxnResult::Error(crate::proto::ErrCode::NoNode.code()),
             },
             Txn::Check { .. } => TxnResult::Checked,
-            Txn::Multi(txns) => TxnResult::Multi(
-                txns.iter()
-                    .map(|t| self.apply_one(hdr, t, triggers))
-                    .collect(),
-            ),
+            Txn::Multi(txns) => TxnResult::Multi(txns.iter().map(|t| self.apply_one(hdr, t, triggers)).collect()),
             Txn::Error(code) => TxnResult::Error(*code),
         }
     }
@@ -356,14 +305,8 @@ impl DataTree {
         }
         let count = r.int()?;
         for _ in 0..count.max(0) {
-            let (path, data, acl, stat) =
-                (r.string()?, r.buffer()?, Acl::read_all(r)?, Stat::read(r)?);
-            let node = Node {
-                data,
-                acl,
-                stat,
-                children: BTreeSet::new(),
-            };
+            let (path, data, acl, stat) = (r.string()?, r.buffer()?, Acl::read_all(r)?, Stat::read(r)?);
+            let node = Node { data, acl, stat, children: BTreeSet::new() };
             tree.insert_node(&path, node);
         }
         // insert_node recounted children as they were linked; the stored
@@ -377,22 +320,11 @@ mod tests {
     use super::*;
 
     fn hdr(zxid: i64) -> TxnHeader {
-        TxnHeader {
-            session: 7,
-            cxid: 1,
-            zxid,
-            time: 1000 + zxid,
-        }
+        TxnHeader { session: 7, cxid: 1, zxid, time: 1000 + zxid }
     }
 
     fn create(path: &str, owner: i64, parent_cversion: i32) -> Txn {
-        Txn::Create {
-            path: path.into(),
-            data: b"v".to_vec(),
-            acl: Acl::open_unsafe(),
-            owner,
-            parent_cversion,
-        }
+        Txn::Create { path: path.into(), data: b"v".to_vec(), acl: Acl::open_unsafe(), owner, parent_cversion }
     }
 
     #[test]
@@ -400,30 +332,13 @@ mod tests {
         let mut t = DataTree::new();
         let mut trig = Vec::new();
         let r = t.apply(&hdr(5), &create("/a", 0, 1), &mut trig);
-        let TxnResult::Created { stat, .. } = r else {
-            panic!("{r:?}")
-        };
-        assert_eq!(
-            (
-                stat.czxid,
-                stat.mzxid,
-                stat.pzxid,
-                stat.ctime,
-                stat.data_length
-            ),
-            (5, 5, 5, 1005, 1)
-        );
+        let TxnResult::Created { stat, .. } = r else { panic!("{r:?}") };
+        assert_eq!((stat.czxid, stat.mzxid, stat.pzxid, stat.ctime, stat.data_length), (5, 5, 5, 1005, 1));
         let root = t.get("/").unwrap();
-        assert_eq!(
-            (root.stat.cversion, root.stat.pzxid, root.stat.num_children),
-            (1, 5, 2)
-        );
+        assert_eq!((root.stat.cversion, root.stat.pzxid, root.stat.num_children), (1, 5, 2));
         assert_eq!(
             trig,
-            vec![
-                ("/a".to_string(), event::NODE_CREATED),
-                ("/".to_string(), event::NODE_CHILDREN_CHANGED)
-            ]
+            vec![("/a".to_string(), event::NODE_CREATED), ("/".to_string(), event::NODE_CHILDREN_CHANGED)]
         );
     }
 
@@ -432,21 +347,10 @@ mod tests {
         let mut t = DataTree::new();
         let mut trig = Vec::new();
         t.apply(&hdr(1), &create("/a", 0, 1), &mut trig);
-        let r = t.apply(
-            &hdr(2),
-            &Txn::SetData {
-                path: "/a".into(),
-                data: b"xyz".to_vec(),
-                version: 1,
-            },
-            &mut trig,
-        );
+        let r = t.apply(&hdr(2), &Txn::SetData { path: "/a".into(), data: b"xyz".to_vec(), version: 1 }, &mut trig);
         let TxnResult::Stat(s) = r else { panic!() };
         assert_eq!((s.version, s.mzxid, s.czxid, s.data_length), (1, 2, 1, 3));
-        assert_eq!(
-            t.apply(&hdr(3), &Txn::Delete { path: "/a".into() }, &mut trig),
-            TxnResult::Deleted
-        );
+        assert_eq!(t.apply(&hdr(3), &Txn::Delete { path: "/a".into() }, &mut trig), TxnResult::Deleted);
         assert!(t.get("/a").is_none());
         assert_eq!(t.get("/").unwrap().stat.cversion, 1);
         assert_eq!(t.last_zxid, 3);
@@ -473,24 +377,11 @@ mod tests {
         let mut t = DataTree::new();
         let mut trig = Vec::new();
         t.apply(&hdr(1), &create("/c", CONTAINER_OWNER, 1), &mut trig);
-        assert!(
-            t.empty_containers().is_empty(),
-            "a container that never had children stays"
-        );
+        assert!(t.empty_containers().is_empty(), "a container that never had children stays");
         t.apply(&hdr(2), &create("/c/x", 0, 1), &mut trig);
-        t.apply(
-            &hdr(3),
-            &Txn::Delete {
-                path: "/c/x".into(),
-            },
-            &mut trig,
-        );
+        t.apply(&hdr(3), &Txn::Delete { path: "/c/x".into() }, &mut trig);
         assert_eq!(t.empty_containers(), vec!["/c".to_string()]);
-        t.apply(
-            &hdr(4),
-            &create("/t", crate::proto::ttl_owner(100), 2),
-            &mut trig,
-        );
+        t.apply(&hdr(4), &create("/t", crate::proto::ttl_owner(100), 2), &mut trig);
         assert!(t.expired_ttls(1004 + 50).is_empty());
         assert_eq!(t.expired_ttls(1004 + 101), vec!["/t".to_string()]);
     }
@@ -520,13 +411,7 @@ mod tests {
         t.apply(&hdr(1), &create("/p", 0, 1), &mut trig);
         t.apply(&hdr(2), &create("/p/a", 0, 1), &mut trig);
         t.apply(&hdr(3), &create("/p/b", 0, 2), &mut trig);
-        t.apply(
-            &hdr(4),
-            &Txn::Delete {
-                path: "/p/a".into(),
-            },
-            &mut trig,
-        );
+        t.apply(&hdr(4), &Txn::Delete { path: "/p/a".into() }, &mut trig);
         let p = t.get("/p").unwrap();
         assert_eq!((p.stat.cversion, p.client_stat().cversion), (2, 3));
     }

@@ -70,13 +70,7 @@ impl Txn {
                 w.int(*timeout_ms);
             }
             Txn::CloseSession => tag(w, tag::CLOSE_SESSION),
-            Txn::Create {
-                path,
-                data,
-                acl,
-                owner,
-                parent_cversion,
-            } => {
+            Txn::Create { path, data, acl, owner, parent_cversion } => {
                 tag(w, tag::CREATE);
                 w.string(path).buffer(data);
                 Acl::write_all(w, acl);
@@ -86,19 +80,11 @@ impl Txn {
                 tag(w, tag::DELETE);
                 w.string(path);
             }
-            Txn::SetData {
-                path,
-                data,
-                version,
-            } => {
+            Txn::SetData { path, data, version } => {
                 tag(w, tag::SET_DATA);
                 w.string(path).buffer(data).int(*version);
             }
-            Txn::SetAcl {
-                path,
-                acl,
-                aversion,
-            } => {
+            Txn::SetAcl { path, acl, aversion } => {
                 tag(w, tag::SET_ACL);
                 w.string(path);
                 Acl::write_all(w, acl);
@@ -124,9 +110,7 @@ impl Txn {
 
     pub fn read(r: &mut Reader) -> DecodeResult<Txn> {
         Ok(match r.byte()? {
-            tag::CREATE_SESSION => Txn::CreateSession {
-                timeout_ms: r.int()?,
-            },
+            tag::CREATE_SESSION => Txn::CreateSession { timeout_ms: r.int()? },
             tag::CLOSE_SESSION => Txn::CloseSession,
             tag::CREATE => Txn::Create {
                 path: r.string()?,
@@ -136,16 +120,8 @@ impl Txn {
                 parent_cversion: r.int()?,
             },
             tag::DELETE => Txn::Delete { path: r.string()? },
-            tag::SET_DATA => Txn::SetData {
-                path: r.string()?,
-                data: r.buffer()?,
-                version: r.int()?,
-            },
-            tag::SET_ACL => Txn::SetAcl {
-                path: r.string()?,
-                acl: Acl::read_all(r)?,
-                aversion: r.int()?,
-            },
+            tag::SET_DATA => Txn::SetData { path: r.string()?, data: r.buffer()?, version: r.int()? },
+            tag::SET_ACL => Txn::SetAcl { path: r.string()?, acl: Acl::read_all(r)?, aversion: r.int()? },
             tag::CHECK => Txn::Check { path: r.string()? },
             tag::MULTI => Txn::Multi(r.vec(Txn::read)?),
             tag::ERROR => Txn::Error(r.int()?),
@@ -156,19 +132,11 @@ impl Txn {
 
 impl TxnHeader {
     pub fn write(&self, w: &mut Writer) {
-        w.long(self.session)
-            .int(self.cxid)
-            .long(self.zxid)
-            .long(self.time);
+        w.long(self.session).int(self.cxid).long(self.zxid).long(self.time);
     }
 
     pub fn read(r: &mut Reader) -> DecodeResult<TxnHeader> {
-        Ok(TxnHeader {
-            session: r.long()?,
-            cxid: r.int()?,
-            zxid: r.long()?,
-            time: r.long()?,
-        })
+        Ok(TxnHeader { session: r.long()?, cxid: r.int()?, zxid: r.long()?, time: r.long()? })
     }
 }
 
@@ -181,24 +149,10 @@ mod tests {
         let txn = Txn::Multi(vec![
             Txn::CreateSession { timeout_ms: 4000 },
             Txn::CloseSession,
-            Txn::Create {
-                path: "/a".into(),
-                data: vec![1, 2],
-                acl: Acl::open_unsafe(),
-                owner: 9,
-                parent_cversion: 3,
-            },
+            Txn::Create { path: "/a".into(), data: vec![1, 2], acl: Acl::open_unsafe(), owner: 9, parent_cversion: 3 },
             Txn::Delete { path: "/a".into() },
-            Txn::SetData {
-                path: "/b".into(),
-                data: vec![],
-                version: 2,
-            },
-            Txn::SetAcl {
-                path: "/b".into(),
-                acl: vec![],
-                aversion: 1,
-            },
+            Txn::SetData { path: "/b".into(), data: vec![], version: 2 },
+            Txn::SetAcl { path: "/b".into(), acl: vec![], aversion: 1 },
             Txn::Check { path: "/c".into() },
             Txn::Error(-101),
         ]);

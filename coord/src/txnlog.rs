@@ -63,19 +63,9 @@ impl LogWriter {
     /// Starts a new log file whose first transaction will be `first_zxid`.
     pub fn create(dir: &Path, first_zxid: i64, force_sync: bool) -> io::Result<LogWriter> {
         let path = dir.join(log_name(first_zxid));
-        let mut file = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&path)?;
+        let mut file = OpenOptions::new().create(true).truncate(true).write(true).open(&path)?;
         file.write_all(MAGIC)?;
-        let mut w = LogWriter {
-            dir: dir.to_path_buf(),
-            file,
-            end: MAGIC.len() as u64,
-            allocated: 0,
-            force_sync,
-        };
+        let mut w = LogWriter { dir: dir.to_path_buf(), file, end: MAGIC.len() as u64, allocated: 0, force_sync };
         w.preallocate()?;
         w.file.sync_all()?;
         fsync_dir(dir)?;
@@ -86,13 +76,7 @@ impl LogWriter {
     fn reopen(dir: &Path, path: &Path, end: u64, force_sync: bool) -> io::Result<LogWriter> {
         let file = OpenOptions::new().write(true).open(path)?;
         file.set_len(end)?;
-        let mut w = LogWriter {
-            dir: dir.to_path_buf(),
-            file,
-            end,
-            allocated: end,
-            force_sync,
-        };
+        let mut w = LogWriter { dir: dir.to_path_buf(), file, end, allocated: end, force_sync };
         w.preallocate()?;
         w.file.sync_all()?;
         Ok(w)
@@ -189,10 +173,7 @@ fn read_file(path: &Path) -> io::Result<(Vec<(TxnHeader, Txn)>, u64)> {
 /// last file, and returns a writer positioned after the last good record.
 pub fn recover(dir: &Path, after_zxid: i64, force_sync: bool) -> io::Result<(Replay, LogWriter)> {
     let files = list_by_zxid(dir, "log")?;
-    let mut replay = Replay {
-        txns: Vec::new(),
-        truncated: 0,
-    };
+    let mut replay = Replay { txns: Vec::new(), truncated: 0 };
     let mut last: Option<(PathBuf, u64)> = None;
     let mut last_zxid = after_zxid;
     for (i, (_, path)) in files.iter().enumerate() {
@@ -215,21 +196,15 @@ pub fn recover(dir: &Path, after_zxid: i64, force_sync: bool) -> io::Result<(Rep
                 }
             }
         }
-        last_zxid = txns
-            .last()
-            .map_or(last_zxid, |(h, _)| h.zxid.max(last_zxid));
-        replay
-            .txns
-            .extend(txns.into_iter().filter(|(h, _)| h.zxid > after_zxid));
+        last_zxid = txns.last().map_or(last_zxid, |(h, _)| h.zxid.max(last_zxid));
+        replay.txns.extend(txns.into_iter().filter(|(h, _)| h.zxid > after_zxid));
         last = Some((path.clone(), end));
         if replay.truncated > 0 {
             break;
         }
     }
     let writer = match last {
-        Some((path, end)) if end >= MAGIC.len() as u64 => {
-            LogWriter::reopen(dir, &path, end, force_sync)?
-        }
+        Some((path, end)) if end >= MAGIC.len() as u64 => LogWriter::reopen(dir, &path, end, force_sync)?,
         // No log yet, or the newest file lost even its header in a crash.
         Some((path, _)) => {
             std::fs::remove_file(&path)?;
@@ -257,17 +232,7 @@ mod tests {
     use super::*;
 
     fn txn(zxid: i64) -> (TxnHeader, Txn) {
-        (
-            TxnHeader {
-                session: 1,
-                cxid: 2,
-                zxid,
-                time: 3,
-            },
-            Txn::Delete {
-                path: format!("/n{zxid}"),
-            },
-        )
+        (TxnHeader { session: 1, cxid: 2, zxid, time: 3 }, Txn::Delete { path: format!("/n{zxid}") })
     }
 
     fn write(w: &mut LogWriter, zxids: std::ops::RangeInclusive<i64>) {
@@ -313,12 +278,7 @@ mod tests {
         drop(w);
         // Cut the last record in half, as a crash in mid-write would.
         let path = dir.join(log_name(1));
-        OpenOptions::new()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_len(end - 5)
-            .unwrap();
+        OpenOptions::new().write(true).open(&path).unwrap().set_len(end - 5).unwrap();
         let (replay, mut w) = recover(&dir, 0, true).unwrap();
         assert_eq!(replay.txns.len(), 2);
         assert!(replay.truncated > 0);

@@ -26,16 +26,8 @@ fn kinds_of_watcher_type(t: i32) -> &'static [WatchKind] {
 
 impl Watches {
     pub fn add(&mut self, conn: ConnId, kind: WatchKind, path: &str) {
-        self.tables
-            .entry(kind)
-            .or_default()
-            .entry(path.to_string())
-            .or_default()
-            .insert(conn);
-        self.by_conn
-            .entry(conn)
-            .or_default()
-            .insert((kind, path.to_string()));
+        self.tables.entry(kind).or_default().entry(path.to_string()).or_default().insert(conn);
+        self.by_conn.entry(conn).or_default().insert((kind, path.to_string()));
     }
 
     fn drop_one(&mut self, conn: ConnId, kind: WatchKind, path: &str) -> bool {
@@ -77,11 +69,7 @@ impl Watches {
     pub fn remove(&mut self, conn: ConnId, path: &str, watcher_type: i32, remove: bool) -> bool {
         let mut found = false;
         for &kind in kinds_of_watcher_type(watcher_type) {
-            let has = self
-                .tables
-                .get(&kind)
-                .and_then(|t| t.get(path))
-                .is_some_and(|s| s.contains(&conn));
+            let has = self.tables.get(&kind).and_then(|t| t.get(path)).is_some_and(|s| s.contains(&conn));
             if has && remove {
                 self.drop_one(conn, kind, path);
             }
@@ -102,11 +90,7 @@ impl Watches {
             one_shot.push(WatchKind::Child);
         }
         for kind in one_shot {
-            let fired = self
-                .tables
-                .get_mut(&kind)
-                .and_then(|t| t.remove(path))
-                .unwrap_or_default();
+            let fired = self.tables.get_mut(&kind).and_then(|t| t.remove(path)).unwrap_or_default();
             for conn in fired {
                 if let Some(mine) = self.by_conn.get_mut(&conn) {
                     mine.remove(&(kind, path.to_string()));
@@ -117,11 +101,7 @@ impl Watches {
                 out.push(conn);
             }
         }
-        if let Some(set) = self
-            .tables
-            .get(&WatchKind::Persistent)
-            .and_then(|t| t.get(path))
-        {
+        if let Some(set) = self.tables.get(&WatchKind::Persistent).and_then(|t| t.get(path)) {
             out.extend(set);
         }
         if event_type != event::NODE_CHILDREN_CHANGED {
@@ -199,11 +179,7 @@ mod tests {
         assert_eq!(w.trigger("/a", event::NODE_CHILDREN_CHANGED), vec![1]);
         assert_eq!(w.trigger("/a", event::NODE_DATA_CHANGED), vec![1, 2]);
         assert_eq!(w.trigger("/a/b/c", event::NODE_CREATED), vec![2]);
-        assert_eq!(
-            w.trigger("/a", event::NODE_DATA_CHANGED),
-            vec![1, 2],
-            "they stay"
-        );
+        assert_eq!(w.trigger("/a", event::NODE_DATA_CHANGED), vec![1, 2], "they stay");
     }
 
     #[test]

@@ -34,8 +34,14 @@ fn every_acknowledged_write_survives_kill_9() {
             rt.spawn(async move {
                 let mut c = Client::connect(&addr, 10_000).await.unwrap();
                 for i in 0..2000 {
-                    let Ok(Ok(_)) = c.create(&format!("/crash/w{k}-{i}"), format!("value {i}").as_bytes(), 0).await else { break };
-                    let Ok(Ok(stat)) = c.set_data(&format!("/crash/last{k}"), i.to_string().as_bytes(), -1).await else { break };
+                    let Ok(Ok(_)) = c.create(&format!("/crash/w{k}-{i}"), format!("value {i}").as_bytes(), 0).await
+                    else {
+                        break;
+                    };
+                    let Ok(Ok(stat)) = c.set_data(&format!("/crash/last{k}"), i.to_string().as_bytes(), -1).await
+                    else {
+                        break;
+                    };
                     acked.lock().unwrap().entry(k).or_default().push(i);
                     let mut m = max_zxid.lock().unwrap();
                     *m = (*m).max(stat.mzxid);
@@ -63,7 +69,11 @@ fn every_acknowledged_write_survives_kill_9() {
         for (k, done) in &acked {
             for i in done {
                 let got = c.get_data(&format!("/crash/w{k}-{i}"), false).await.unwrap();
-                assert_eq!(got.map(|(d, _)| d), Ok(format!("value {i}").into_bytes()), "acknowledged create w{k}-{i} lost");
+                assert_eq!(
+                    got.map(|(d, _)| d),
+                    Ok(format!("value {i}").into_bytes()),
+                    "acknowledged create w{k}-{i} lost"
+                );
             }
             // The last acknowledged value, or a later one still in flight when the server died.
             let (data, _) = c.get_data(&format!("/crash/last{k}"), false).await.unwrap().unwrap();

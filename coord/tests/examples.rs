@@ -18,7 +18,10 @@ fn example(name: &str) -> PathBuf {
 
 fn run_example(name: &str, extra: &[&str]) -> String {
     let server = Coord::start("");
-    let out = run_limited(Command::new(example(name)).args(["--server", &server.hosts()]).args(extra), Duration::from_secs(60));
+    let out = run_limited(
+        Command::new(example(name)).args(["--server", &server.hosts()]).args(extra),
+        Duration::from_secs(60),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(out.status.success(), "{name} failed: {}\n{stdout}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     stdout

@@ -8,7 +8,10 @@ use std::time::Duration;
 #[test]
 fn ruok_through_nc_answers_imok() {
     let server = Coord::start("");
-    let out = run_limited(Command::new("sh").arg("-c").arg(format!("echo ruok | nc 127.0.0.1 {}", server.port)), Duration::from_secs(20));
+    let out = run_limited(
+        Command::new("sh").arg("-c").arg(format!("echo ruok | nc 127.0.0.1 {}", server.port)),
+        Duration::from_secs(20),
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "imok");
 }
 
@@ -25,7 +28,16 @@ fn every_word_answers_in_zookeeper_format() {
     let port = server.port;
     let srvr = four_letter(port, "srvr");
     assert!(srvr.starts_with("Zookeeper version: "), "{srvr}");
-    for field in ["Latency min/avg/max:", "Received:", "Sent:", "Connections: 1", "Outstanding:", "Zxid: 0x", "Mode: standalone", "Node count: 5"] {
+    for field in [
+        "Latency min/avg/max:",
+        "Received:",
+        "Sent:",
+        "Connections: 1",
+        "Outstanding:",
+        "Zxid: 0x",
+        "Mode: standalone",
+        "Node count: 5",
+    ] {
         assert!(srvr.contains(field), "srvr lacks {field}: {srvr}");
     }
     let stat = four_letter(port, "stat");
@@ -60,10 +72,15 @@ fn myid_and_server_lines_are_read() {
     let dir = common::TempDir::new("myid");
     std::fs::write(dir.0.join("myid"), "7\n").unwrap();
     let cfg = dir.0.join("zoo.cfg");
-    std::fs::write(&cfg, format!("dataDir={}\nclientPort={}\nserver.1=a:1:2\n", dir.0.display(), common::free_port())).unwrap();
+    std::fs::write(&cfg, format!("dataDir={}\nclientPort={}\nserver.1=a:1:2\n", dir.0.display(), common::free_port()))
+        .unwrap();
     let out = run_limited(Command::new(env!("CARGO_BIN_EXE_coord-server")).arg(&cfg), Duration::from_secs(20));
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("myid 7 has no server.7"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("myid 7 has no server.7"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -75,7 +92,10 @@ fn max_client_cnxns_limits_connections_per_address() {
         for _ in 0..3 {
             held.push(coord::client::Client::connect(&server.hosts(), 10_000).await.unwrap());
         }
-        assert!(coord::client::Client::connect(&server.hosts(), 10_000).await.is_err(), "a fourth connection is refused");
+        assert!(
+            coord::client::Client::connect(&server.hosts(), 10_000).await.is_err(),
+            "a fourth connection is refused"
+        );
         held.pop();
         // The freed slot is reused once the server has seen the close.
         let mut ok = false;

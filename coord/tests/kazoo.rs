@@ -13,7 +13,10 @@ fn crud_stat_sequential_ephemeral_acl_and_transactions() {
 fn data_watch_children_watch_and_one_shot_watches() {
     let server = Coord::start("");
     let out = kazoo("watches.py", &[&server.hosts()]);
-    assert!(out.contains("DataWatch [(None, None), (b'one', 'CREATED'), (b'two', 'CHANGED'), (None, 'DELETED')]"), "{out}");
+    assert!(
+        out.contains("DataWatch [(None, None), (b'one', 'CREATED'), (b'two', 'CHANGED'), (None, 'DELETED')]"),
+        "{out}"
+    );
 }
 
 #[test]

@@ -26,7 +26,15 @@ fn closes_after(port: u16, bytes: &[u8]) -> bool {
 }
 
 fn connect_frame() -> Vec<u8> {
-    coord::proto::ConnectRequest { protocol_version: 0, last_zxid_seen: 0, timeout_ms: 4000, session_id: 0, passwd: vec![0; 16], read_only: Some(false) }.encode()
+    coord::proto::ConnectRequest {
+        protocol_version: 0,
+        last_zxid_seen: 0,
+        timeout_ms: 4000,
+        session_id: 0,
+        passwd: vec![0; 16],
+        read_only: Some(false),
+    }
+    .encode()
 }
 
 fn after_connect(rest: &[u8]) -> Vec<u8> {
@@ -44,11 +52,35 @@ fn bad_frames_close_the_connection_and_the_server_stays_up() {
         ("huge length", (0x7fff_ff00i32).to_be_bytes().to_vec()),
         ("length past jute.maxbuffer", (2_000_000i32).to_be_bytes().to_vec()),
         ("garbage connect request", [&3i32.to_be_bytes()[..], b"xyz"].concat()),
-        ("connect with a lying buffer length", [&28i32.to_be_bytes()[..], &[0; 20], &1000i32.to_be_bytes(), &[0; 4]].concat()),
+        (
+            "connect with a lying buffer length",
+            [&28i32.to_be_bytes()[..], &[0; 20], &1000i32.to_be_bytes(), &[0; 4]].concat(),
+        ),
         ("request shorter than its header", after_connect(&[0, 0, 0, 2, 0, 1])),
-        ("create with a string length past the frame", after_connect(&[&12i32.to_be_bytes()[..], &1i32.to_be_bytes(), &1i32.to_be_bytes(), &999i32.to_be_bytes()].concat())),
-        ("unknown opcode", after_connect(&[&8i32.to_be_bytes()[..], &1i32.to_be_bytes(), &4242i32.to_be_bytes()].concat())),
-        ("ping inside a multi", after_connect(&[&17i32.to_be_bytes()[..], &1i32.to_be_bytes(), &14i32.to_be_bytes(), &11i32.to_be_bytes(), &[0], &(-1i32).to_be_bytes()].concat())),
+        (
+            "create with a string length past the frame",
+            after_connect(
+                &[&12i32.to_be_bytes()[..], &1i32.to_be_bytes(), &1i32.to_be_bytes(), &999i32.to_be_bytes()].concat(),
+            ),
+        ),
+        (
+            "unknown opcode",
+            after_connect(&[&8i32.to_be_bytes()[..], &1i32.to_be_bytes(), &4242i32.to_be_bytes()].concat()),
+        ),
+        (
+            "ping inside a multi",
+            after_connect(
+                &[
+                    &17i32.to_be_bytes()[..],
+                    &1i32.to_be_bytes(),
+                    &14i32.to_be_bytes(),
+                    &11i32.to_be_bytes(),
+                    &[0],
+                    &(-1i32).to_be_bytes(),
+                ]
+                .concat(),
+            ),
+        ),
     ];
     for (what, bytes) in &cases {
         assert!(closes_after(port, bytes), "{what}: connection not closed");

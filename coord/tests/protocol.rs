@@ -41,7 +41,12 @@ async fn create_with(c: &mut Client, opcode: i32, path: &str, flags: i32, ttl: i
 }
 
 async fn strings_call(c: &mut Client, opcode: i32, path: &str) -> String {
-    let r = c.call(opcode, |w| { w.string(path); }).await.unwrap();
+    let r = c
+        .call(opcode, |w| {
+            w.string(path);
+        })
+        .await
+        .unwrap();
     if r.err != 0 {
         return format!("err {}", r.err);
     }
@@ -51,7 +56,11 @@ async fn strings_call(c: &mut Client, opcode: i32, path: &str) -> String {
 }
 
 async fn watch_call(c: &mut Client, opcode: i32, path: &str, kind: i32) -> i32 {
-    let r = c.call(opcode, |w| { w.string(path).int(kind); }).await;
+    let r = c
+        .call(opcode, |w| {
+            w.string(path).int(kind);
+        })
+        .await;
     r.unwrap_or_else(|e| panic!("opcode {opcode} on {path} (type {kind}): {e}")).err
 }
 
@@ -108,9 +117,19 @@ async fn scenario(addr: &str) -> Vec<String> {
     out.push(format!("getEphemerals / {}", strings_call(&mut a, op::GET_EPHEMERALS, "/").await));
     out.push(format!("getEphemerals /eph {}", strings_call(&mut a, op::GET_EPHEMERALS, "/eph").await));
     let count = |r: coord::client::Reply| if r.err != 0 { r.err } else { Reader::new(&r.body).int().unwrap() };
-    let n = a.call(op::GET_ALL_CHILDREN_NUMBER, |w| { w.string("/eph"); }).await.unwrap();
+    let n = a
+        .call(op::GET_ALL_CHILDREN_NUMBER, |w| {
+            w.string("/eph");
+        })
+        .await
+        .unwrap();
     out.push(format!("getAllChildrenNumber /eph {}", count(n)));
-    let n = a.call(op::GET_ALL_CHILDREN_NUMBER, |w| { w.string("/missing"); }).await.unwrap();
+    let n = a
+        .call(op::GET_ALL_CHILDREN_NUMBER, |w| {
+            w.string("/missing");
+        })
+        .await
+        .unwrap();
     out.push(format!("getAllChildrenNumber missing {}", count(n)));
 
     // multiRead mixes results and errors.
@@ -131,7 +150,11 @@ async fn scenario(addr: &str) -> Vec<String> {
             break;
         }
         parts.push(match t {
-            op::GET_DATA => format!("data {:?}", String::from_utf8(rd.buffer().unwrap()).unwrap() + &format!(" v{}", Stat::read(&mut rd).unwrap().version)),
+            op::GET_DATA => format!(
+                "data {:?}",
+                String::from_utf8(rd.buffer().unwrap()).unwrap()
+                    + &format!(" v{}", Stat::read(&mut rd).unwrap().version)
+            ),
             op::GET_CHILDREN => {
                 let mut c = rd.strings().unwrap();
                 c.sort();
@@ -149,12 +172,20 @@ async fn scenario(addr: &str) -> Vec<String> {
     out.push(format!("createContainer {}", create_with(&mut a, op::CREATE_CONTAINER, "/box", 4, 0).await));
     out.push(format!("container flag with create {}", create_with(&mut a, op::CREATE2, "/box2", 4, 0).await));
     out.push(format!("TTL flag with create2 {}", create_with(&mut a, op::CREATE2, "/ttl3", 5, 0).await));
-    out.push(format!("createContainer without flag {}", create_with(&mut a, op::CREATE_CONTAINER, "/box3", 0, 0).await));
+    out.push(format!(
+        "createContainer without flag {}",
+        create_with(&mut a, op::CREATE_CONTAINER, "/box3", 0, 0).await
+    ));
     out.push(format!("createTTL without TTL flag {}", create_with(&mut a, op::CREATE_TTL, "/ttl4", 0, 100).await));
     out.push(format!("sequential TTL {}", create_with(&mut a, op::CREATE_TTL, "/ttl/s-", 6, 60_000).await));
 
     // sync answers with the path.
-    let r = a.call(op::SYNC, |w| { w.string("/x"); }).await.unwrap();
+    let r = a
+        .call(op::SYNC, |w| {
+            w.string("/x");
+        })
+        .await
+        .unwrap();
     out.push(format!("sync err={} path={}", r.err, Reader::new(&r.body).string().unwrap_or_default()));
 
     // whoAmI before and after addAuth.
@@ -165,7 +196,12 @@ async fn scenario(addr: &str) -> Vec<String> {
     };
     let r = a.call(op::WHO_AM_I, |_| {}).await.unwrap();
     out.push(format!("whoAmI {}", who(r)));
-    let r = a.call_xid(xid::AUTH, op::AUTH, |w| { w.int(0).string("digest").buffer(b"alice:pw"); }).await.unwrap();
+    let r = a
+        .call_xid(xid::AUTH, op::AUTH, |w| {
+            w.int(0).string("digest").buffer(b"alice:pw");
+        })
+        .await
+        .unwrap();
     out.push(format!("addAuth err={}", r.err));
     let r = a.call(op::WHO_AM_I, |_| {}).await.unwrap();
     out.push(format!("whoAmI after auth {}", who(r)));
@@ -198,7 +234,10 @@ async fn scenario(addr: &str) -> Vec<String> {
     out.push(format!("setWatches err={} fired {}", r.err, drain(&mut b)));
     b.create("/nothere", b"", 0).await.unwrap().unwrap();
     out.push(format!("re-registered exists watch {}", drain(&mut b)));
-    out.push(format!("ephemeral of reattached session kept {}", a.exists("/eph/other", false).await.unwrap().is_some()));
+    out.push(format!(
+        "ephemeral of reattached session kept {}",
+        a.exists("/eph/other", false).await.unwrap().is_some()
+    ));
     b.close().await.unwrap();
     out.push(format!("ephemeral after closeSession {}", a.exists("/eph/other", false).await.unwrap().is_some()));
     a.close().await.unwrap();

@@ -58,7 +58,16 @@ fn zkcli_sees_the_same_as_against_zookeeper() {
         assert_eq!(a, b, "ZooKeeper's zkCli said {a:?}, ours {b:?}\n--- ours\n{mine}\n--- theirs\n{theirs}");
     }
     assert_eq!(theirs.lines().count(), mine.lines().count(), "--- ours\n{mine}\n--- theirs\n{theirs}");
-    for expected in ["Created /cli", "Created /cli/seq-0000000000", "[eph, seq-0000000000, seq-0000000001]", "hello", "world", "Node not empty: /cli", "[zookeeper]", "Node does not exist: /nope"] {
+    for expected in [
+        "Created /cli",
+        "Created /cli/seq-0000000000",
+        "[eph, seq-0000000000, seq-0000000001]",
+        "hello",
+        "world",
+        "Node not empty: /cli",
+        "[zookeeper]",
+        "Node does not exist: /nope",
+    ] {
         assert!(mine.lines().any(|l| l == expected), "zkCli output lacks {expected:?}:\n{mine}");
     }
 }

@@ -34,7 +34,9 @@ fn parse_args() -> Result<Args, String> {
         }
     }
     if a.addr.is_empty() || a.clients == 0 {
-        return Err("usage: coord-bench --addr HOST:PORT [--clients N] [--seconds S] [--warmup S] [--value-size B]".into());
+        return Err(
+            "usage: coord-bench --addr HOST:PORT [--clients N] [--seconds S] [--warmup S] [--value-size B]".into()
+        );
     }
     Ok(a)
 }
@@ -61,7 +63,9 @@ async fn phase(clients: &mut Vec<Client>, phase: Phase, secs: f64, value: Arc<Ve
                 while Instant::now() < until {
                     let t = Instant::now();
                     let ok = match phase {
-                        Phase::Create => matches!(c.create(&format!("/bench/{tag}-{k}-{i}"), &value, 0).await, Ok(Ok(_))),
+                        Phase::Create => {
+                            matches!(c.create(&format!("/bench/{tag}-{k}-{i}"), &value, 0).await, Ok(Ok(_)))
+                        }
                         Phase::Set => matches!(c.set_data(&format!("/bench/s-{k}"), &value, -1).await, Ok(Ok(_))),
                         Phase::Get => matches!(c.get_data(&format!("/bench/s-{k}"), false).await, Ok(Ok(_))),
                     };

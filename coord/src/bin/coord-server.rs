@@ -15,20 +15,11 @@ fn parse_args() -> Result<Config, String> {
         match arg.as_str() {
             "--port" => {
                 let v = args.next().ok_or("--port needs a value")?;
-                port = Some(
-                    v.parse()
-                        .map_err(|_| format!("--port {v}: not a port number"))?,
-                );
+                port = Some(v.parse().map_err(|_| format!("--port {v}: not a port number"))?);
             }
-            "--data-dir" => {
-                data_dir = Some(PathBuf::from(
-                    args.next().ok_or("--data-dir needs a value")?,
-                ))
-            }
+            "--data-dir" => data_dir = Some(PathBuf::from(args.next().ok_or("--data-dir needs a value")?)),
             "-h" | "--help" => return Err(USAGE.to_string()),
-            other if other.starts_with('-') => {
-                return Err(format!("unknown option {other}\n{USAGE}"))
-            }
+            other if other.starts_with('-') => return Err(format!("unknown option {other}\n{USAGE}")),
             other if cfg_path.is_none() => cfg_path = Some(PathBuf::from(other)),
             other => return Err(format!("unexpected argument {other}\n{USAGE}")),
         }
@@ -44,8 +35,7 @@ fn parse_args() -> Result<Config, String> {
         cfg.data_dir = d.clone();
         cfg.data_log_dir = d;
     }
-    std::fs::create_dir_all(&cfg.data_dir)
-        .map_err(|e| format!("data dir {}: {e}", cfg.data_dir.display()))?;
+    std::fs::create_dir_all(&cfg.data_dir).map_err(|e| format!("data dir {}: {e}", cfg.data_dir.display()))?;
     cfg.read_myid()?;
     Ok(cfg)
 }

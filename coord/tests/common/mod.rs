@@ -11,11 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A fresh directory, removed on drop.
@@ -24,10 +20,7 @@ pub struct TempDir(pub PathBuf);
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
         static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
         let dir = std::env::temp_dir().join(format!(
             "coord-test-{tag}-{}-{}-{nanos}",
             std::process::id(),
@@ -83,12 +76,8 @@ pub struct Coord {
 impl Coord {
     /// Starts with tickTime=200 (sessions of 0.4 to 4 s) plus `extra_cfg` lines.
     pub fn start(extra_cfg: &str) -> Coord {
-        let mut c = Coord {
-            port: free_port(),
-            dir: TempDir::new("coord"),
-            extra_cfg: extra_cfg.to_string(),
-            child: None,
-        };
+        let mut c =
+            Coord { port: free_port(), dir: TempDir::new("coord"), extra_cfg: extra_cfg.to_string(), child: None };
         c.launch();
         c
     }
@@ -110,11 +99,7 @@ impl Coord {
             self.extra_cfg
         );
         std::fs::write(&cfg, text).unwrap();
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.0.join("server.log"))
-            .unwrap();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.0.join("server.log")).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_coord-server"))
             .arg(&cfg)
             .stdout(Stdio::null())
@@ -174,12 +159,7 @@ impl Zookeeper {
         std::fs::write(&cfg, text).unwrap();
         let log = std::fs::File::create(dir.0.join("zk.log")).unwrap();
         let mut child = Command::new("java")
-            .args([
-                "-Xmx256m",
-                "-cp",
-                ZK_CLASSPATH,
-                "-Dzookeeper.extendedTypesEnabled=true",
-            ])
+            .args(["-Xmx256m", "-cp", ZK_CLASSPATH, "-Dzookeeper.extendedTypesEnabled=true"])
             .arg("org.apache.zookeeper.server.ZooKeeperServerMain")
             .arg(&cfg)
             .stdout(log.try_clone().unwrap())
@@ -187,11 +167,7 @@ impl Zookeeper {
             .spawn()
             .expect("start java");
         wait_serving(port, &mut child, Duration::from_secs(60));
-        Zookeeper {
-            port,
-            _dir: dir,
-            child,
-        }
+        Zookeeper { port, _dir: dir, child }
     }
 
     pub fn hosts(&self) -> String {
@@ -207,9 +183,7 @@ impl Drop for Zookeeper {
 }
 
 pub fn py_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("py")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("py")
 }
 
 /// Runs a command with a time limit; kills it when the limit passes.
@@ -258,10 +232,7 @@ pub fn run_limited_with_input(cmd: &mut Command, input: &[u8], limit: Duration) 
 /// exits 0 and prints OK as its last line. Returns stdout.
 pub fn kazoo(script: &str, args: &[&str]) -> String {
     let out = run_limited(
-        Command::new("python3")
-            .arg(py_dir().join(script))
-            .args(args)
-            .current_dir(py_dir()),
+        Command::new("python3").arg(py_dir().join(script)).args(args).current_dir(py_dir()),
         Duration::from_secs(120),
     );
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
