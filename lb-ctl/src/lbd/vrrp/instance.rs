@@ -77,6 +77,7 @@ pub async fn run(
         events,
         garp_refresh_at: None,
         warned_mismatch: false,
+        last_heard: None,
     };
     log::info!(
         "{}: VRRPv3 on {} from {}, vrid {}, priority {}, advert {:?}",
@@ -139,6 +140,8 @@ struct Runner {
     advert_addresses: Vec<Ipv4Addr>,
     garp_refresh_at: Option<Instant>,
     warned_mismatch: bool,
+    /// The last (sender, priority) heard, to log changes only.
+    last_heard: Option<(Ipv4Addr, u8)>,
 }
 
 impl Runner {
@@ -163,7 +166,8 @@ impl Runner {
             r.advert.priority,
             r.advert.max_advert_centis,
         );
-        if !actions.is_empty() {
+        if self.last_heard != Some((r.src, r.advert.priority)) {
+            self.last_heard = Some((r.src, r.advert.priority));
             log::info!(
                 "{}: advert from {} priority {}",
                 self.name, r.src, r.advert.priority

@@ -1,0 +1,273 @@
+//! lbd in namespaces: VRRPv3 interop with keepalived 2.2.7 both ways,
+//! failover times with preempt and nopreempt, no split brain after a
+//! SIGKILL, and health checks driving the XDP balancer's real servers.
+//!
+//! lbd is the binary cargo built next to this test (`cargo xtask test`
+//! builds the workspace's binaries first); LBD_BIN overrides it.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use testbed::{Node, Role, Spawned, Spec, Topology, VIP};
+
+const VRID: u8 = 51;
+const ECHO: &str = env!("CARGO_BIN_EXE_tb-echo");
+const ECHO_PORT: u16 = 7000;
+
+fn lbd_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("LBD_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let bin = profile_dir.join("lbd");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p lb-ctl --bins, same profile) or set LBD_BIN",
+        bin.display()
+    );
+    bin
+}
+
+fn topology() -> Topology {
+    Topology::build(&Spec::with(&[Role::Client, Role::Lb1, Role::Lb2])).expect("build the topology")
+}
+
+fn has_vip(node: &Node) -> bool {
+    node.ipv4_addrs("eth0").unwrap().contains(&VIP)
+}
+
+/// Polls `cond` every 10 ms for at most `limit`; how long it took.
+fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> Option<Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+fn vrrp_yaml(priority: u8, advert_int: &str, extra: &str) -> String {
+    format!(
+        "vrrp_instances:\n  - name: VI_1\n    interface: eth0\n    virtual_router_id: {VRID}\n    priority: {priority}\n    advert_int: {advert_int}\n    virtual_ipaddress: [\"{VIP}/24\"]\n{extra}"
+    )
+}
+
+fn write_file(topo: &Topology, name: &str, text: &str) -> PathBuf {
+    let path = topo.log_dir().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn start_lbd(topo: &Topology, role: Role, yaml: &str) -> Spawned {
+    let node = topo.node(role);
+    let config = write_file(topo, &format!("{}-lbd.yaml", node.name()), yaml);
+    let bin = lbd_bin();
+    let lbd = node
+        .spawn(&[bin.to_str().unwrap(), "--config", config.to_str().unwrap(), "--log-level", "debug"])
+        .expect("start lbd");
+    lbd.wait_for_output("entering BACKUP", Duration::from_secs(10))
+        .or_else(|_| lbd.wait_for_output("entering MASTER", Duration::from_secs(1)))
+        .expect("lbd starts its VRRP instance");
+    lbd
+}
+
+fn start_keepalived(topo: &Topology, role: Role, priority: u8, advert_int: &str) -> Spawned {
+    let node = topo.node(role);
+    let name = node.name().to_string();
+    let conf = format!(
+        "global_defs {{\n  router_id {name}\n  vrrp_version 3\n}}\nvrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  virtual_router_id {VRID}\n  priority {priority}\n  advert_int {advert_int}\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+    );
+    let dir = topo.log_dir();
+    let conf_path = write_file(topo, &format!("{name}-keepalived.conf"), &conf);
+    let pid = |what: &str| dir.join(format!("{name}-{what}.pid")).to_string_lossy().into_owned();
+    let ka = node
+        .spawn(&[
+            "keepalived", "-n", "-l", "-D", "-P",
+            "-f", conf_path.to_str().unwrap(),
+            "-p", &pid("keepalived"), "-r", &pid("vrrp"), "-c", &pid("checkers"),
+        ])
+        .expect("start keepalived");
+    ka.wait_for_output("Entering BACKUP STATE", Duration::from_secs(10))
+        .expect("keepalived starts in BACKUP");
+    ka
+}
+
+fn sigkill(p: &Spawned) {
+    // SAFETY: kill(2) on a child we started.
+    unsafe { libc::kill(p.pid() as i32, libc::SIGKILL) };
+}
+
+#[test]
+fn keepalived_is_a_backup_of_lbd() {
+    let topo = topology();
+    let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
+    let lbd = start_lbd(&topo, Role::Lb1, &vrrp_yaml(150, "0.1", ""));
+    let ka = start_keepalived(&topo, Role::Lb2, 100, "0.1");
+    wait_until(Duration::from_secs(3), || has_vip(lb1)).expect("lbd becomes MASTER");
+    // If keepalived rejected our adverts it would be MASTER within 0.4 s.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!has_vip(lb2), "keepalived took the VIP: {}", ka.output().unwrap());
+    assert!(!ka.output().unwrap().contains("Entering MASTER STATE"));
+    // lbd resigns (priority 0): keepalived takes over after its skew.
+    assert!(lbd.stop());
+    let took = wait_until(Duration::from_secs(2), || has_vip(lb2)).expect("keepalived takes over");
+    assert!(!has_vip(lb1), "lbd removed its VIP on shutdown");
+    eprintln!("keepalived took over {took:?} after lbd resigned");
+}
+
+#[test]
+fn lbd_is_a_backup_of_keepalived() {
+    let topo = topology();
+    let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
+    let ka = start_keepalived(&topo, Role::Lb1, 150, "0.1");
+    let lbd = start_lbd(&topo, Role::Lb2, &vrrp_yaml(100, "0.1", ""));
+    wait_until(Duration::from_secs(3), || has_vip(lb1)).expect("keepalived becomes MASTER");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!has_vip(lb2), "lbd took the VIP: {}", lbd.output().unwrap());
+    let log = lbd.output().unwrap();
+    assert!(!log.contains("entering MASTER"), "{log}");
+    assert!(log.contains("advert from 198.18.0.11 priority 150"), "lbd heard keepalived: {log}");
+    // keepalived leaves (priority 0): lbd takes over.
+    assert!(ka.stop());
+    wait_until(Duration::from_secs(2), || has_vip(lb2)).expect("lbd takes over");
+    assert!(!has_vip(lb1));
+}
+
+/// Kills the master's lbd with SIGKILL and measures the takeover.
+fn kill_master_and_time_takeover(topo: &Topology, master: &Spawned) -> Duration {
+    let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
+    sigkill(master);
+    let took = wait_until(Duration::from_secs(3), || has_vip(lb2)).expect("the backup takes over");
+    // The watchdog removed the dead master's VIP: one holder only.
+    wait_until(Duration::from_secs(1), || !has_vip(lb1)).expect("no split brain: the VIP left lb1");
+    assert!(has_vip(lb2));
+    took
+}
+
+#[test]
+fn sigkill_on_the_master_leaves_one_vip_holder() {
+    let topo = topology();
+    let lb1 = topo.node(Role::Lb1);
+    let master = start_lbd(&topo, Role::Lb1, &vrrp_yaml(150, "0.1", ""));
+    let _backup = start_lbd(&topo, Role::Lb2, &vrrp_yaml(100, "0.1", ""));
+    wait_until(Duration::from_secs(3), || has_vip(lb1)).expect("lb1 becomes MASTER");
+    let took = kill_master_and_time_takeover(&topo, &master);
+    // 3 × 0.1 s + skew (156/256 × 0.1 s) = 361 ms from the last advert.
+    assert!(took < Duration::from_millis(1000), "takeover took {took:?}");
+    let log = master.output().unwrap();
+    assert!(log.contains("lbd watchdog: lbd is gone; removed 198.18.0.100/24 from eth0"), "{log}");
+    eprintln!("takeover after SIGKILL: {took:?}");
+}
+
+#[test]
+fn failover_and_preemption_with_preempt_and_nopreempt() {
+    let topo = topology();
+    let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
+    let master = start_lbd(&topo, Role::Lb1, &vrrp_yaml(150, "0.1", ""));
+    let _backup = start_lbd(&topo, Role::Lb2, &vrrp_yaml(100, "0.1", ""));
+    wait_until(Duration::from_secs(3), || has_vip(lb1)).expect("lb1 becomes MASTER");
+    let took = kill_master_and_time_takeover(&topo, &master);
+    eprintln!("preempt: takeover {took:?}");
+
+    // lb1 comes back with preempt (the default): it takes the VIP back.
+    let back = start_lbd(&topo, Role::Lb1, &vrrp_yaml(150, "0.1", ""));
+    wait_until(Duration::from_secs(3), || has_vip(lb1) && !has_vip(lb2)).expect("lb1 preempts");
+    let took = kill_master_and_time_takeover(&topo, &back);
+    eprintln!("second takeover {took:?}");
+
+    // lb1 comes back with nopreempt: lb2 keeps the VIP.
+    let _quiet = start_lbd(&topo, Role::Lb1, &vrrp_yaml(150, "0.1", "    nopreempt: true\n"));
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(has_vip(lb2) && !has_vip(lb1), "nopreempt must not take the VIP back");
+}
+
+/// Removes the balancer's pins when the test ends.
+struct Pins(PathBuf);
+
+impl Drop for Pins {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn ask_through_vip(client: &Node) -> Option<String> {
+    client
+        .in_netns(|| -> std::io::Result<String> {
+            let addr = SocketAddr::from((VIP, ECHO_PORT));
+            let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
+            s.set_read_timeout(Some(Duration::from_secs(2)))?;
+            s.write_all(b"who\n")?;
+            let mut line = String::new();
+            BufReader::new(s).read_line(&mut line)?;
+            Ok(line.split_whitespace().next().unwrap_or("").to_string())
+        })
+        .ok()?
+        .ok()
+}
+
+fn weights(pins: &std::path::Path) -> Vec<(Ipv4Addr, u32)> {
+    let maps = lb_ctl::Maps::from_pins(pins).expect("lbd's pinned maps");
+    let services = lb_ctl::services::list(&maps).unwrap();
+    services.iter().flat_map(|s| s.reals.iter().map(|r| (r.addr, r.weight))).collect()
+}
+
+#[test]
+fn health_checks_drain_a_dead_real_server_and_bring_it_back() {
+    let topo = Topology::build(&Spec::dr()).expect("build the topology");
+    // Native XDP_TX on a veth needs a program on the peer: pass programs
+    // on the switch ports, as the data-plane tests do.
+    let mut pass = lb_ctl::Decap::load(None).unwrap();
+    let ports = topo.switch_ports();
+    topo.switch()
+        .in_netns(|| -> lb_ctl::Result<()> {
+            for port in &ports {
+                pass.attach_pass(&port.iface, aya::programs::XdpMode::Driver)?;
+            }
+            Ok(())
+        })
+        .unwrap()
+        .unwrap();
+    let echo = |role: Role| {
+        let node = topo.node(role);
+        let s = node.spawn(&[ECHO, "--port", &ECHO_PORT.to_string(), "--id", node.name()]).unwrap();
+        node.wait_for_tcp(SocketAddr::from((role.ip(), ECHO_PORT)), Duration::from_secs(3)).unwrap();
+        s
+    };
+    let _rs1 = echo(Role::Rs1);
+    let rs2 = echo(Role::Rs2);
+    let instance = format!("lbd-{}", topo.prefix());
+    let pins = Pins(lb_ctl::loader::pin_dir(&instance));
+    let yaml = format!(
+        "global_defs: {{ instance: {instance} }}\n{}virtual_servers:\n  - vip: {VIP}\n    port: {ECHO_PORT}\n    lb_algo: rr\n    lb_kind: dr\n    delay_loop: 0.2\n    real_servers:\n      - {{ ip: {}, tcp_check: {{ connect_timeout: 0.5, retry: 2, delay_before_retry: 0.1 }} }}\n      - {{ ip: {}, tcp_check: {{ connect_timeout: 0.5, retry: 2, delay_before_retry: 0.1 }} }}\n",
+        vrrp_yaml(150, "0.1", ""),
+        Role::Rs1.ip(),
+        Role::Rs2.ip(),
+    );
+    let lbd = start_lbd(&topo, Role::Lb1, &yaml);
+    wait_until(Duration::from_secs(3), || has_vip(topo.node(Role::Lb1))).expect("MASTER");
+    lbd.wait_for_output("balancer attached to eth0", Duration::from_secs(5)).unwrap();
+    let both = [(Role::Rs1.ip(), 1), (Role::Rs2.ip(), 1)];
+    assert_eq!(weights(&pins.0), both);
+    let client = topo.node(Role::Client);
+    let answers: Vec<String> = (0..4).filter_map(|_| ask_through_vip(client)).collect();
+    assert_eq!(answers.len(), 4, "the VIP answers: {answers:?}");
+    assert!(answers.contains(&"rs1".to_string()) && answers.contains(&"rs2".to_string()), "{answers:?}");
+
+    // rs2's server dies: after 2 failed checks its weight is 0 (drained).
+    assert!(rs2.stop());
+    wait_until(Duration::from_secs(5), || weights(&pins.0) == [(Role::Rs1.ip(), 1), (Role::Rs2.ip(), 0)])
+        .expect("rs2 drained");
+    let answers: Vec<String> = (0..4).filter_map(|_| ask_through_vip(client)).collect();
+    assert_eq!(answers, ["rs1"; 4], "new connections avoid the dead server");
+    let log = lbd.output().unwrap();
+    assert!(log.contains(&format!("real server {}:{ECHO_PORT} of {VIP}:{ECHO_PORT} is DOWN: tcp_check failed 2 time(s) in a row", Role::Rs2.ip())), "{log}");
+
+    // It comes back: weight 1 again.
+    let _rs2 = echo(Role::Rs2);
+    wait_until(Duration::from_secs(5), || weights(&pins.0) == both).expect("rs2 back");
+    assert!(lbd.stop());
+}
