@@ -62,13 +62,22 @@ fn write_file(topo: &Topology, name: &str, text: &str) -> PathBuf {
     path
 }
 
+fn lbd_config_path(topo: &Topology, role: Role) -> PathBuf {
+    topo.log_dir().join(format!("{}-lbd.yaml", topo.node(role).name()))
+}
+
 fn start_lbd(topo: &Topology, role: Role, yaml: &str) -> Spawned {
+    start_lbd_with(topo, role, yaml, &[])
+}
+
+fn start_lbd_with(topo: &Topology, role: Role, yaml: &str, extra: &[&str]) -> Spawned {
     let node = topo.node(role);
-    let config = write_file(topo, &format!("{}-lbd.yaml", node.name()), yaml);
+    let config = lbd_config_path(topo, role);
+    std::fs::write(&config, yaml).unwrap();
     let bin = lbd_bin();
-    let lbd = node
-        .spawn(&[bin.to_str().unwrap(), "--config", config.to_str().unwrap(), "--log-level", "debug"])
-        .expect("start lbd");
+    let mut args = vec![bin.to_str().unwrap(), "--config", config.to_str().unwrap(), "--log-level", "debug"];
+    args.extend_from_slice(extra);
+    let lbd = node.spawn(&args).expect("start lbd");
     lbd.wait_for_output("entering BACKUP", Duration::from_secs(10))
         .or_else(|_| lbd.wait_for_output("entering MASTER", Duration::from_secs(1)))
         .expect("lbd starts its VRRP instance");
@@ -215,39 +224,75 @@ fn weights(pins: &std::path::Path) -> Vec<(Ipv4Addr, u32)> {
     services.iter().flat_map(|s| s.reals.iter().map(|r| (r.addr, r.weight))).collect()
 }
 
+/// The DR topology with pass programs on the switch ports (native XDP_TX
+/// on a veth needs a program on the peer) and tb-echo on rs1 and rs2.
+struct Lab {
+    pins: Pins,
+    servers: Vec<Spawned>,
+    _pass: lb_ctl::Decap,
+    topo: Topology,
+}
+
+fn echo(topo: &Topology, role: Role) -> Spawned {
+    let node = topo.node(role);
+    let s = node.spawn(&[ECHO, "--port", &ECHO_PORT.to_string(), "--id", node.name()]).unwrap();
+    node.wait_for_tcp(SocketAddr::from((role.ip(), ECHO_PORT)), Duration::from_secs(3)).unwrap();
+    s
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let topo = Topology::build(&Spec::dr()).expect("build the topology");
+        let mut pass = lb_ctl::Decap::load(None).unwrap();
+        let ports = topo.switch_ports();
+        topo.switch()
+            .in_netns(|| -> lb_ctl::Result<()> {
+                for port in &ports {
+                    pass.attach_pass(&port.iface, aya::programs::XdpMode::Driver)?;
+                }
+                Ok(())
+            })
+            .unwrap()
+            .unwrap();
+        let servers = vec![echo(&topo, Role::Rs1), echo(&topo, Role::Rs2)];
+        let pins = Pins(lb_ctl::loader::pin_dir(&format!("lbd-{}", topo.prefix())));
+        Lab { pins, servers, _pass: pass, topo }
+    }
+
+    fn instance(&self) -> String {
+        format!("lbd-{}", self.topo.prefix())
+    }
+
+    /// A config with the VIP's VRRP instance and `services` (YAML list items).
+    fn yaml(&self, services: &str) -> String {
+        format!(
+            "global_defs: {{ instance: {} }}\n{}virtual_servers:\n{services}",
+            self.instance(),
+            vrrp_yaml(150, "0.1", "")
+        )
+    }
+}
+
+fn service_yaml(port: u16, algo: &str, reals: &[Role], check: bool) -> String {
+    let check = if check {
+        ", tcp_check: { connect_timeout: 0.5, retry: 2, delay_before_retry: 0.1 }"
+    } else {
+        ""
+    };
+    let mut s = format!("  - vip: {VIP}\n    port: {port}\n    lb_algo: {algo}\n    lb_kind: dr\n    delay_loop: 0.2\n    real_servers:\n");
+    for r in reals {
+        s.push_str(&format!("      - {{ ip: {}, port: {ECHO_PORT}{check} }}\n", r.ip()));
+    }
+    s
+}
+
 #[test]
 fn health_checks_drain_a_dead_real_server_and_bring_it_back() {
-    let topo = Topology::build(&Spec::dr()).expect("build the topology");
-    // Native XDP_TX on a veth needs a program on the peer: pass programs
-    // on the switch ports, as the data-plane tests do.
-    let mut pass = lb_ctl::Decap::load(None).unwrap();
-    let ports = topo.switch_ports();
-    topo.switch()
-        .in_netns(|| -> lb_ctl::Result<()> {
-            for port in &ports {
-                pass.attach_pass(&port.iface, aya::programs::XdpMode::Driver)?;
-            }
-            Ok(())
-        })
-        .unwrap()
-        .unwrap();
-    let echo = |role: Role| {
-        let node = topo.node(role);
-        let s = node.spawn(&[ECHO, "--port", &ECHO_PORT.to_string(), "--id", node.name()]).unwrap();
-        node.wait_for_tcp(SocketAddr::from((role.ip(), ECHO_PORT)), Duration::from_secs(3)).unwrap();
-        s
-    };
-    let _rs1 = echo(Role::Rs1);
-    let rs2 = echo(Role::Rs2);
-    let instance = format!("lbd-{}", topo.prefix());
-    let pins = Pins(lb_ctl::loader::pin_dir(&instance));
-    let yaml = format!(
-        "global_defs: {{ instance: {instance} }}\n{}virtual_servers:\n  - vip: {VIP}\n    port: {ECHO_PORT}\n    lb_algo: rr\n    lb_kind: dr\n    delay_loop: 0.2\n    real_servers:\n      - {{ ip: {}, tcp_check: {{ connect_timeout: 0.5, retry: 2, delay_before_retry: 0.1 }} }}\n      - {{ ip: {}, tcp_check: {{ connect_timeout: 0.5, retry: 2, delay_before_retry: 0.1 }} }}\n",
-        vrrp_yaml(150, "0.1", ""),
-        Role::Rs1.ip(),
-        Role::Rs2.ip(),
-    );
-    let lbd = start_lbd(&topo, Role::Lb1, &yaml);
+    let lab = Lab::new();
+    let topo = &lab.topo;
+    let yaml = lab.yaml(&service_yaml(ECHO_PORT, "rr", &[Role::Rs1, Role::Rs2], true));
+    let pins = &lab.pins;
+    let lbd = start_lbd(topo, Role::Lb1, &yaml);
     wait_until(Duration::from_secs(3), || has_vip(topo.node(Role::Lb1))).expect("MASTER");
     lbd.wait_for_output("balancer attached to eth0", Duration::from_secs(5)).unwrap();
     let both = [(Role::Rs1.ip(), 1), (Role::Rs2.ip(), 1)];
@@ -258,7 +303,7 @@ fn health_checks_drain_a_dead_real_server_and_bring_it_back() {
     assert!(answers.contains(&"rs1".to_string()) && answers.contains(&"rs2".to_string()), "{answers:?}");
 
     // rs2's server dies: after 2 failed checks its weight is 0 (drained).
-    assert!(rs2.stop());
+    assert!(lab.servers[1].stop());
     wait_until(Duration::from_secs(5), || weights(&pins.0) == [(Role::Rs1.ip(), 1), (Role::Rs2.ip(), 0)])
         .expect("rs2 drained");
     let answers: Vec<String> = (0..4).filter_map(|_| ask_through_vip(client)).collect();
@@ -267,7 +312,103 @@ fn health_checks_drain_a_dead_real_server_and_bring_it_back() {
     assert!(log.contains(&format!("real server {}:{ECHO_PORT} of {VIP}:{ECHO_PORT} is DOWN: tcp_check failed 2 time(s) in a row", Role::Rs2.ip())), "{log}");
 
     // It comes back: weight 1 again.
-    let _rs2 = echo(Role::Rs2);
+    let _rs2 = echo(topo, Role::Rs2);
     wait_until(Duration::from_secs(5), || weights(&pins.0) == both).expect("rs2 back");
+    assert!(lbd.stop());
+}
+
+fn service_ids(pins: &std::path::Path) -> Vec<(u16, u32, String)> {
+    let maps = lb_ctl::Maps::from_pins(pins).expect("lbd's pinned maps");
+    lb_ctl::services::list(&maps)
+        .unwrap()
+        .iter()
+        .map(|s| (s.addr.port, s.id, s.options.scheduler.name().to_string()))
+        .collect()
+}
+
+fn metrics(node: &Node) -> String {
+    node.in_netns(|| -> std::io::Result<String> {
+        let mut s = TcpStream::connect(("127.0.0.1", 9469))?;
+        s.set_read_timeout(Some(Duration::from_secs(2)))?;
+        s.write_all(b"GET /metrics HTTP/1.0\r\n\r\n")?;
+        let mut body = String::new();
+        std::io::Read::read_to_string(&mut s, &mut body)?;
+        Ok(body)
+    })
+    .unwrap()
+    .expect("metrics endpoint")
+}
+
+/// A connection held open through the VIP.
+struct Held(BufReader<TcpStream>);
+
+impl Held {
+    fn open(client: &Node) -> Held {
+        let s = client
+            .in_netns(|| TcpStream::connect_timeout(&SocketAddr::from((VIP, ECHO_PORT)), Duration::from_secs(2)))
+            .unwrap()
+            .expect("connect through the VIP");
+        s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        Held(BufReader::new(s))
+    }
+
+    fn who(&mut self) -> String {
+        self.0.get_mut().write_all(b"who\n").unwrap();
+        let mut line = String::new();
+        self.0.read_line(&mut line).expect("the held connection answers");
+        line.split_whitespace().next().unwrap_or("").to_string()
+    }
+}
+
+#[test]
+fn sighup_applies_only_the_difference_and_metrics_show_the_state() {
+    let lab = Lab::new();
+    let topo = &lab.topo;
+    let lb1 = topo.node(Role::Lb1);
+    let web = service_yaml(ECHO_PORT, "rr", &[Role::Rs1, Role::Rs2], true);
+    let other = |algo: &str| service_yaml(7001, algo, &[Role::Rs1], false);
+    let lbd = start_lbd_with(topo, Role::Lb1, &lab.yaml(&(web.clone() + &other("rr"))), &["--metrics", "127.0.0.1:9469"]);
+    wait_until(Duration::from_secs(3), || has_vip(lb1)).expect("MASTER");
+    lbd.wait_for_output("balancer attached to eth0", Duration::from_secs(5)).unwrap();
+    let mut held = Held::open(topo.node(Role::Client));
+    let server = held.who();
+    let before = service_ids(&lab.pins.0);
+    assert_eq!(before.len(), 2);
+
+    // Reload: 7001 changes scheduler, 7002 is new, 7000 is untouched.
+    let third = service_yaml(7002, "wlc", &[Role::Rs2], false);
+    std::fs::write(lbd_config_path(topo, Role::Lb1), lab.yaml(&(web.clone() + &other("wrr") + &third))).unwrap();
+    // SAFETY: kill(2) on a child we started.
+    unsafe { libc::kill(lbd.pid() as i32, libc::SIGHUP) };
+    wait_until(Duration::from_secs(5), || service_ids(&lab.pins.0).len() == 3).expect("7002 added");
+    let after = service_ids(&lab.pins.0);
+    assert_eq!(after[0], before[0], "the unchanged service keeps its id and scheduler");
+    assert_eq!(after[1].2, "wrr");
+    assert_eq!(after[2].0, 7002);
+    assert_eq!(held.who(), server, "an established flow of an unchanged service survives the reload");
+
+    // A broken file is refused; nothing changes.
+    std::fs::write(lbd_config_path(topo, Role::Lb1), "virtual_servers:\n  - vip: 198.18.0.300\n").unwrap();
+    // SAFETY: as above.
+    unsafe { libc::kill(lbd.pid() as i32, libc::SIGHUP) };
+    lbd.wait_for_output("reload refused, keeping the running config", Duration::from_secs(5)).unwrap();
+    assert_eq!(service_ids(&lab.pins.0), after);
+    assert_eq!(held.who(), server);
+
+    let text = metrics(lb1);
+    for want in [
+        "lbd_vrrp_state{instance=\"VI_1\",interface=\"eth0\",state=\"MASTER\"} 2".to_string(),
+        format!("lbd_real_server_up{{vip=\"{VIP}\",port=\"{ECHO_PORT}\",protocol=\"TCP\",real=\"{}:{ECHO_PORT}\"}} 1", Role::Rs1.ip()),
+        format!("lbd_real_weight{{vip=\"{VIP}\",port=\"7002\",protocol=\"TCP\",real=\"{}:{ECHO_PORT}\"}} 1", Role::Rs2.ip()),
+        "lbd_conn_table_capacity ".to_string(),
+    ] {
+        assert!(text.contains(&want), "metrics lack `{want}`:\n{text}");
+    }
+    let value = |prefix: &str| -> u64 {
+        let line = text.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(value(&format!("lbd_service_connections_total{{vip=\"{VIP}\",port=\"{ECHO_PORT}\"")) >= 1);
+    assert!(value("lbd_conn_table_entries") >= 1);
     assert!(lbd.stop());
 }
