@@ -436,8 +436,13 @@ fn operation_errors_read_like_ipvsadm() {
 fn detach_and_attach_keep_the_table() {
     let bed = Bed::new();
     configure(&bed);
+    assert!(
+        bed.link_details("lan0").contains("xdpgeneric"),
+        "attached in skb mode"
+    );
     bed.ok(&["detach", "lan0"]);
     assert!(lb_ctl::loader::attached_interfaces(&bed.pin_dir).is_empty());
+    assert!(!bed.link_details("lan0").contains("xdp"), "detached");
     assert_eq!(bed.ok(&["-ln"]), text(&CONFIGURED_LIST));
     bed.ok(&[
         "attach",
@@ -704,5 +709,66 @@ fn traffic_shows_in_stats_rates_and_the_connection_table() {
     assert_eq!(
         stats::real(&bed.maps(), svc.reals[0].id).unwrap(),
         Default::default()
+    );
+}
+
+#[test]
+fn frames_on_the_wire_reach_the_table_lbctl_lists() {
+    let bed = Bed::new();
+    bed.ok(&["-A", "-t", "198.18.0.100:6379", "-s", "rr"]);
+    bed.ok(&["-a", "-t", "198.18.0.100:6379", "-r", "198.18.0.21", "-g"]);
+    // From the veth peer to the attached leg, as from a client on the LAN.
+    let lan0 = bed.mac_of("lan0");
+    let lan1 = bed.mac_of("lan1");
+    let frame = |sport, flags, payload: &[u8]| {
+        tcp_frame((lan1, lan0), (CLIENT, sport), (VIP, 6379), flags, payload)
+    };
+    send_frames(
+        &bed.ns,
+        "lan1",
+        vec![
+            frame(41000, SYN, b""),
+            frame(41000, ACK, b"PING\r\n"),
+            frame(41001, SYN, b""),
+        ],
+    );
+    // Generic XDP runs in the receive path; give it a moment.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut table = String::new();
+    while std::time::Instant::now() < deadline {
+        table = bed.ok(&["-lnc"]);
+        if table.lines().count() == 4 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        mask_timers(&table, &[("SYN_RECV", 60), ("ESTABLISHED", 900)]),
+        text(&[
+            "IPVS connection entries",
+            "pro expire state       source             virtual            destination",
+            "TCP MM:SS  SYN_RECV    198.18.0.2:41001   198.18.0.100:6379  198.18.0.21:6379",
+            "TCP MM:SS  ESTABLISHED 198.18.0.2:41000   198.18.0.100:6379  198.18.0.21:6379",
+        ])
+    );
+    assert_eq!(
+        bed.ok(&["-L", "-n", "--stats"]),
+        text(&[
+            HEADER,
+            "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes",
+            "  -> RemoteAddress:Port",
+            "TCP  198.18.0.100:6379                   2        3        0      126        0",
+            "  -> 198.18.0.21:6379                    2        3        0      126        0",
+        ])
+    );
+    assert_eq!(
+        bed.ok(&["-L", "-n"]),
+        text(&[
+            HEADER,
+            TITLE[0],
+            TITLE[1],
+            "TCP  198.18.0.100:6379 rr",
+            "  -> 198.18.0.21:6379             Route   1      1          1         ",
+        ])
     );
 }

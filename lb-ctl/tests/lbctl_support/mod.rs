@@ -115,7 +115,12 @@ impl Bed {
             sh(&["ip", "-n", ns, "link", "set", a, "up"]);
             sh(&["ip", "-n", ns, "link", "set", b, "up"]);
         }
-        for (ip, mac) in DR_REALS.iter().chain([&ROUTER]) {
+        let neighbours = DR_REALS
+            .iter()
+            .chain([&ROUTER])
+            .map(|&(ip, mac)| (ip, mac, "lan0"))
+            .chain(NAT_REALS.iter().map(|&(ip, mac)| (ip, mac, "back0")));
+        for (ip, mac, dev) in neighbours {
             sh(&[
                 "ip",
                 "-n",
@@ -128,23 +133,7 @@ impl Bed {
                 "nud",
                 "permanent",
                 "dev",
-                "lan0",
-            ]);
-        }
-        for (ip, mac) in NAT_REALS {
-            sh(&[
-                "ip",
-                "-n",
-                ns,
-                "neigh",
-                "replace",
-                ip,
-                "lladdr",
-                mac,
-                "nud",
-                "permanent",
-                "dev",
-                "back0",
+                dev,
             ]);
         }
         sh(&[
@@ -219,4 +208,74 @@ pub fn mac(text: &str) -> [u8; 6] {
         out[i] = u8::from_str_radix(part, 16).expect("hex");
     }
     out
+}
+
+/// Sends raw Ethernet frames out of `iface` inside namespace `ns`, from a
+/// thread that joins the namespace (AF_PACKET, as a NIC would deliver
+/// them to the veth peer).
+pub fn send_frames(ns: &str, iface: &str, frames: Vec<Vec<u8>>) {
+    let path = format!("/run/netns/{ns}");
+    let iface = std::ffi::CString::new(iface).unwrap();
+    std::thread::spawn(move || {
+        let netns = std::fs::File::open(&path).expect("open the netns");
+        use std::os::fd::AsRawFd;
+        // SAFETY: a valid namespace fd; only this thread moves.
+        let rc = unsafe { libc::setns(netns.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+        // SAFETY: plain socket(2) and if_nametoindex(3) calls.
+        let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
+        assert!(fd >= 0, "AF_PACKET: {}", std::io::Error::last_os_error());
+        let ifindex = unsafe { libc::if_nametoindex(iface.as_ptr()) };
+        assert!(ifindex > 0, "no such interface");
+        // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
+        let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        addr.sll_family = libc::AF_PACKET as u16;
+        addr.sll_ifindex = ifindex as i32;
+        addr.sll_halen = 6;
+        for frame in &frames {
+            addr.sll_addr[..6].copy_from_slice(&frame[..6]);
+            // SAFETY: frame and addr outlive the call; lengths are theirs.
+            let sent = unsafe {
+                libc::sendto(
+                    fd,
+                    frame.as_ptr().cast(),
+                    frame.len(),
+                    0,
+                    (&addr as *const libc::sockaddr_ll).cast(),
+                    std::mem::size_of::<libc::sockaddr_ll>() as u32,
+                )
+            };
+            assert_eq!(
+                sent,
+                frame.len() as isize,
+                "{}",
+                std::io::Error::last_os_error()
+            );
+        }
+        // SAFETY: fd is ours.
+        unsafe { libc::close(fd) };
+    })
+    .join()
+    .expect("the sender thread");
+}
+
+impl Bed {
+    /// The MAC of `iface` in the namespace.
+    pub fn mac_of(&self, iface: &str) -> [u8; 6] {
+        let out = Command::new("ip")
+            .args(["-n", &self.ns, "-br", "link", "show", iface])
+            .output()
+            .expect("ip link show");
+        let text = String::from_utf8_lossy(&out.stdout);
+        mac(text.split_whitespace().nth(2).expect("a MAC column"))
+    }
+
+    /// `ip -d link show` of `iface`: says whether an XDP program is on it.
+    pub fn link_details(&self, iface: &str) -> String {
+        let out = Command::new("ip")
+            .args(["-n", &self.ns, "-d", "link", "show", iface])
+            .output()
+            .expect("ip link show");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
 }
