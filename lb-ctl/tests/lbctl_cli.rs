@@ -430,6 +430,17 @@ fn operation_errors_read_like_ipvsadm() {
         "{out:?}"
     );
     assert_eq!(services::list(&bed.maps()).unwrap(), before);
+
+    // `ip netns exec` remounts /sys: an attach there would pin into a
+    // throwaway bpffs, so it is refused, and the listing says why.
+    let hint = "no bpffs is mounted on /sys/fs/bpf here; under `ip netns exec` (which \
+                remounts /sys) run lbctl with `nsenter --net=/run/netns/NAME` instead\n";
+    let out = bed.lbctl_ip_netns_exec(&["attach", "lan1", "--mode", "skb"]);
+    assert_eq!((out.code, out.stderr.as_str()), (2, hint));
+    let out = bed.lbctl_ip_netns_exec(&["-ln"]);
+    assert_eq!(out.code, 2);
+    assert!(out.stderr.ends_with(hint), "{out:?}");
+    assert!(!bed.link_details("lan1").contains("xdp"));
 }
 
 #[test]
@@ -473,13 +484,12 @@ fn errors_without_a_data_plane() {
     for args in [&["-L", "-n"][..], &["-A", "-t", "1.2.3.4:80"], &[]] {
         let out = lbctl_plain(&absent, args);
         assert_eq!(out.code, 2, "{args:?}: {out:?}");
-        assert_eq!(
-            out.stderr,
-            format!(
-                "the data plane is not loaded: no pinned maps in /sys/fs/bpf/{absent} \
-                 (attach an interface first, e.g. `lbctl attach eth0`)\n"
-            )
+        // On a host without bpffs mounted yet, a hint line follows.
+        let expected = format!(
+            "the data plane is not loaded: no pinned maps in /sys/fs/bpf/{absent} \
+             (attach an interface first, e.g. `lbctl attach eth0`)\n"
         );
+        assert!(out.stderr.starts_with(&expected), "{args:?}: {out:?}");
     }
     let cases: &[(&[&str], i32, &str)] = &[
         (

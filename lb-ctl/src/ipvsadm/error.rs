@@ -44,7 +44,7 @@ impl CliError {
     /// plane is ipvsadm's "Can't initialize ipvs", which exits 2.
     pub fn from_lb(e: LbError) -> CliError {
         match e {
-            LbError::NotLoaded(_) => CliError::usage(e.to_string()),
+            LbError::NotLoaded(_) => not_loaded(&e),
             other => CliError::operation(other.to_string()),
         }
     }
@@ -52,12 +52,21 @@ impl CliError {
     /// The same, for the list paths, which exit 1.
     pub fn from_lb_listing(e: LbError) -> CliError {
         match e {
-            LbError::NotLoaded(_) => CliError::usage(e.to_string()),
+            LbError::NotLoaded(_) => not_loaded(&e),
             other => CliError {
                 message: other.to_string(),
                 code: EXIT_LIST,
             },
         }
+    }
+}
+
+/// The missing-data-plane message, with the reason when the pins are
+/// only out of sight.
+fn not_loaded(e: &LbError) -> CliError {
+    match super::xdp::missing_bpffs_hint() {
+        Some(hint) => CliError::usage(format!("{e}\n{hint}")),
+        None => CliError::usage(e.to_string()),
     }
 }
 

@@ -75,12 +75,54 @@ pub fn parse_detach(words: &[String]) -> CliResult<String> {
     }
 }
 
+const BPF_FS_MAGIC: i64 = 0xcafe_4a11;
+
+/// Whether bpffs is mounted on /sys/fs/bpf in our mount namespace.
+fn bpffs_mounted() -> bool {
+    let path = std::ffi::CString::new(loader::BPFFS).expect("no NUL");
+    // SAFETY: statfs fills the zeroed struct we pass.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid C string and out-pointer.
+    let rc = unsafe { libc::statfs(path.as_ptr(), &mut st) };
+    rc == 0 && st.f_type as i64 == BPF_FS_MAGIC
+}
+
+/// `ip netns exec` gives its command a private mount namespace with a
+/// fresh sysfs, so /sys/fs/bpf there is an empty folder: a running
+/// instance's pins are out of sight, and pins made there vanish with the
+/// process. The hint for when bpffs is missing.
+pub fn missing_bpffs_hint() -> Option<String> {
+    (!bpffs_mounted()).then(|| {
+        format!(
+            "no bpffs is mounted on {} here; under `ip netns exec` (which remounts /sys) \
+             run lbctl with `nsenter --net=/run/netns/NAME` instead",
+            loader::BPFFS
+        )
+    })
+}
+
+/// True when we run in a mount namespace of our own that lacks bpffs, as
+/// a command started by `ip netns exec` does: attaching there would pin
+/// into a throwaway bpffs and detach as soon as lbctl exits.
+fn in_private_sysfs() -> bool {
+    if bpffs_mounted() {
+        return false;
+    }
+    let ours = std::fs::read_link("/proc/self/ns/mnt").ok();
+    // SAFETY: getppid cannot fail.
+    let parent = std::fs::read_link(format!("/proc/{}/ns/mnt", unsafe { libc::getppid() })).ok();
+    matches!((ours, parent), (Some(a), Some(b)) if a != b)
+}
+
 /// Loads (or reuses) the instance in `pin_dir` and attaches it to the
 /// interface. The tunnel source is the given address, else the
 /// interface's first IPv4 address; without either, the one already set
 /// stays.
 pub fn attach(pin_dir: &Path, req: &Attach) -> CliResult<()> {
     let mode = loader::xdp_mode(&req.mode).map_err(|e| CliError::usage(e.to_string()))?;
+    if in_private_sysfs() {
+        return Err(CliError::usage(missing_bpffs_hint().unwrap_or_default()));
+    }
     crate::netlink::interface_index(&req.iface)
         .map_err(|e| CliError::operation(format!("{}: {e}", req.iface)))?;
     if loader::attached_interfaces(pin_dir).contains(&req.iface) {

@@ -164,6 +164,13 @@ impl Bed {
         run(cmd, &self.instance, args, input)
     }
 
+    /// lbctl under `ip netns exec`, which hides the host's bpffs.
+    pub fn lbctl_ip_netns_exec(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns, env!("CARGO_BIN_EXE_lbctl")]);
+        run(cmd, &self.instance, args, None)
+    }
+
     /// lbctl, asserting success; its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.lbctl(args);
