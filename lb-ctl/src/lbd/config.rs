@@ -63,6 +63,22 @@ pub struct GlobalDefs {
     /// Interfaces the balancer is attached to on MASTER. Empty: each VRRP
     /// instance's own interface.
     pub attach_interfaces: Vec<String>,
+    /// Sync the connection table to the backup (IPVS' sync daemon).
+    pub conn_sync: Option<ConnSync>,
+}
+
+/// Where the MASTER sends its connections, and how often.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnSync {
+    /// The other directors' addresses.
+    pub peers: Vec<Ipv4Addr>,
+    /// UDP port, IPVS' 8848 by default.
+    #[serde(default = "sync_port")]
+    pub port: u16,
+    /// Seconds between rounds (default 0.2).
+    #[serde(default = "fifth_second")]
+    pub interval: Seconds,
 }
 
 impl Default for GlobalDefs {
@@ -72,6 +88,7 @@ impl Default for GlobalDefs {
             instance: "lbd".into(),
             xdp_mode: XdpModeName::Native,
             attach_interfaces: Vec::new(),
+            conn_sync: None,
         }
     }
 }
@@ -534,6 +551,12 @@ fn five_seconds() -> Seconds {
 }
 fn sixty_seconds() -> Seconds {
     Seconds(Duration::from_secs(60))
+}
+fn sync_port() -> u16 {
+    8848
+}
+fn fifth_second() -> Seconds {
+    Seconds(Duration::from_millis(200))
 }
 fn slash() -> String {
     "/".into()

@@ -83,12 +83,25 @@ async fn main_loop(opts: Options, config: Config, vips: Arc<VipOwner>) -> anyhow
     d.remove_stale_vips();
     d.load_balancer()?;
     d.reconcile();
+    // Attached before any VRRP state: a backup that takes over then never
+    // lets the kernel see (and reset) a flow it was synced.
+    d.attach_all();
     d.sync_checkers();
     d.sync_instances();
     let metrics_task = match opts.metrics {
         Some(addr) => Some(d.serve_metrics(addr).await?),
         None => None,
     };
+    // Conn sync follows the config given at start; a reload does not
+    // move it.
+    let sync_task = d.config.global_defs.conn_sync.clone().map(|cfg| {
+        let (balancer, status) = (d.balancer.clone(), d.status.clone());
+        tokio::spawn(async move {
+            if let Err(e) = super::sync::run(cfg, balancer, status).await {
+                log::error!("conn sync stopped: {e}");
+            }
+        })
+    });
     let mut hup = signal(SignalKind::hangup())?;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -106,6 +119,9 @@ async fn main_loop(opts: Options, config: Config, vips: Arc<VipOwner>) -> anyhow
     }
     log::info!("lbd shutting down");
     if let Some(task) = metrics_task {
+        task.abort();
+    }
+    if let Some(task) = sync_task {
         task.abort();
     }
     for (_, c) in d.checkers.drain() {
@@ -269,23 +285,31 @@ impl Daemon {
             .vrrp
             .insert(event.instance.clone(), (event.interface.clone(), event.state, event.priority));
         if event.state == State::Master {
-            self.attach(&event.interface);
+            self.attach(&[event.interface]);
         }
+    }
+
+    /// The configured attach interfaces, or every VRRP interface.
+    fn attach_all(&mut self) {
+        let ifaces: Vec<String> = self.config.vrrp_instances.iter().map(|vi| vi.interface.clone()).collect();
+        self.attach(&ifaces);
     }
 
     /// Attaches the balancer where the config says, once (the link is
     /// pinned, so it stays across BACKUP and restarts).
-    fn attach(&mut self, vrrp_interface: &str) {
+    fn attach(&mut self, vrrp_interfaces: &[String]) {
         let mut guard = self.balancer.lock().unwrap_or_else(|e| e.into_inner());
         let Some(balancer) = guard.as_mut() else {
             return;
         };
         let g = &self.config.global_defs;
-        let ifaces = if g.attach_interfaces.is_empty() {
-            vec![vrrp_interface.to_string()]
+        let mut ifaces = if g.attach_interfaces.is_empty() {
+            vrrp_interfaces.to_vec()
         } else {
             g.attach_interfaces.clone()
         };
+        ifaces.sort();
+        ifaces.dedup();
         let attached = loader::attached_interfaces(&loader::pin_dir(&g.instance));
         let mode = match g.xdp_mode {
             XdpModeName::Native => aya::programs::XdpMode::Driver,

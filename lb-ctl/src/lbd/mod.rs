@@ -8,5 +8,6 @@ pub mod logging;
 pub mod metrics;
 pub mod notify;
 pub mod reconcile;
+pub mod sync;
 pub mod vip;
 pub mod vrrp;
