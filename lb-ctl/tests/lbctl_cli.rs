@@ -469,13 +469,20 @@ fn detach_and_attach_keep_the_table() {
         lb_common::ip_to_net(Ipv4Addr::new(198, 18, 0, 99))
     );
     bed.ok(&["detach", "lan0"]);
-    // Without --tunnel-src the interface's own address is the source.
-    bed.ok(&["attach", "lan0", "--mode", "skb"]);
+    // Without --tunnel-src the interface's own address is the source;
+    // without --mode the attachment is native (veth has a driver hook).
+    bed.ok(&["attach", "lan0"]);
     let cfg = bed.maps().lb_config().unwrap();
     assert_eq!(
         cfg.tunnel_src,
         lb_common::ip_to_net(LB_ADDR.parse().unwrap())
     );
+    let link = bed.link_details("lan0");
+    assert!(
+        link.contains("prog/xdp") && !link.contains("xdpgeneric"),
+        "{link}"
+    );
+    assert_eq!(bed.ok(&["-ln"]), text(&CONFIGURED_LIST));
 }
 
 #[test]
