@@ -224,11 +224,15 @@ fn weights(pins: &std::path::Path) -> Vec<(Ipv4Addr, u32)> {
     services.iter().flat_map(|s| s.reals.iter().map(|r| (r.addr, r.weight))).collect()
 }
 
-/// The DR topology with pass programs on the switch ports (native XDP_TX
-/// on a veth needs a program on the peer) and tb-echo on rs1 and rs2.
+/// A DR or TUN topology with pass programs on the switch ports (native
+/// XDP_TX on a veth needs a program on the peer), decap on the TUN real
+/// servers, and tb-echo on the two real servers.
 struct Lab {
     pins: Pins,
     servers: Vec<Spawned>,
+    reals: [Role; 2],
+    kind: &'static str,
+    _decaps: Vec<lb_ctl::Decap>,
     _pass: lb_ctl::Decap,
     topo: Topology,
 }
@@ -242,7 +246,16 @@ fn echo(topo: &Topology, role: Role) -> Spawned {
 
 impl Lab {
     fn new() -> Lab {
-        let topo = Topology::build(&Spec::dr()).expect("build the topology");
+        Lab::with("dr")
+    }
+
+    /// `kind`: "dr" or "tun", as lb_kind spells it.
+    fn with(kind: &'static str) -> Lab {
+        let (spec, reals) = match kind {
+            "tun" => (Spec::tun(), [Role::Rs3, Role::Rs4]),
+            _ => (Spec::dr(), [Role::Rs1, Role::Rs2]),
+        };
+        let topo = Topology::build(&spec).expect("build the topology");
         let mut pass = lb_ctl::Decap::load(None).unwrap();
         let ports = topo.switch_ports();
         topo.switch()
@@ -254,9 +267,21 @@ impl Lab {
             })
             .unwrap()
             .unwrap();
-        let servers = vec![echo(&topo, Role::Rs1), echo(&topo, Role::Rs2)];
+        let mut decaps = Vec::new();
+        if kind == "tun" {
+            for role in reals {
+                let mut decap = lb_ctl::Decap::load(None).unwrap();
+                decap.add_local_address(role.ip()).unwrap();
+                topo.node(role)
+                    .in_netns(|| decap.attach("eth0", aya::programs::XdpMode::Driver))
+                    .unwrap()
+                    .expect("decap on a TUN real server");
+                decaps.push(decap);
+            }
+        }
+        let servers = reals.iter().map(|&r| echo(&topo, r)).collect();
         let pins = Pins(lb_ctl::loader::pin_dir(&format!("lbd-{}", topo.prefix())));
-        Lab { pins, servers, _pass: pass, topo }
+        Lab { pins, servers, reals, kind, _decaps: decaps, _pass: pass, topo }
     }
 
     fn instance(&self) -> String {
@@ -475,15 +500,17 @@ fn start_redis(topo: &Topology, role: Role) -> Spawned {
     s
 }
 
-fn director_yaml(topo: &Topology, me: Role, peer: Role, priority: u8) -> String {
+fn director_yaml(lab: &Lab, me: Role, peer: Role, priority: u8) -> String {
+    let topo = &lab.topo;
     format!(
-        "global_defs:\n  instance: lbd-{}-{}\n  conn_sync: {{ peers: [{}], interval: 0.1 }}\n{}virtual_servers:\n  - vip: {VIP}\n    port: 6379\n    lb_algo: rr\n    lb_kind: dr\n    real_servers:\n      - {{ ip: {} }}\n      - {{ ip: {} }}\n",
+        "global_defs:\n  instance: lbd-{}-{}\n  conn_sync: {{ peers: [{}], interval: 0.1 }}\n{}virtual_servers:\n  - vip: {VIP}\n    port: 6379\n    lb_algo: rr\n    lb_kind: {}\n    real_servers:\n      - {{ ip: {} }}\n      - {{ ip: {} }}\n",
         topo.prefix(),
         topo.node(me).name(),
         peer.ip(),
         vrrp_yaml(priority, "0.1", ""),
-        Role::Rs1.ip(),
-        Role::Rs2.ip(),
+        lab.kind,
+        lab.reals[0].ip(),
+        lab.reals[1].ip(),
     )
 }
 
@@ -491,15 +518,24 @@ fn director_yaml(topo: &Topology, me: Role, peer: Role, priority: u8) -> String 
 /// the master: the backup learned them through conn sync. rr would send
 /// half of them elsewhere without it.
 #[test]
-fn established_redis_sessions_survive_a_master_kill() {
-    let lab = Lab::new();
+fn established_redis_sessions_survive_a_master_kill_in_dr_mode() {
+    sessions_survive_a_master_kill("dr");
+}
+
+#[test]
+fn established_redis_sessions_survive_a_master_kill_in_tun_mode() {
+    sessions_survive_a_master_kill("tun");
+}
+
+fn sessions_survive_a_master_kill(kind: &'static str) {
+    let lab = Lab::with(kind);
     let topo = &lab.topo;
     let _pins2 = Pins(lb_ctl::loader::pin_dir(&format!("lbd-{}-lb2", topo.prefix())));
     let _pins1 = Pins(lb_ctl::loader::pin_dir(&format!("lbd-{}-lb1", topo.prefix())));
-    let _redis = [start_redis(topo, Role::Rs1), start_redis(topo, Role::Rs2)];
+    let _redis = lab.reals.map(|r| start_redis(topo, r));
     let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
-    let master = start_lbd(topo, Role::Lb1, &director_yaml(topo, Role::Lb1, Role::Lb2, 150));
-    let backup = start_lbd(topo, Role::Lb2, &director_yaml(topo, Role::Lb2, Role::Lb1, 100));
+    let master = start_lbd(topo, Role::Lb1, &director_yaml(&lab, Role::Lb1, Role::Lb2, 150));
+    let backup = start_lbd(topo, Role::Lb2, &director_yaml(&lab, Role::Lb2, Role::Lb1, 100));
     wait_until(Duration::from_secs(3), || has_vip(lb1)).expect("lb1 MASTER");
     backup.wait_for_output("balancer attached to eth0", Duration::from_secs(5)).unwrap();
 
