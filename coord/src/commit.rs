@@ -7,7 +7,9 @@
 use crate::snapshot;
 use crate::txnlog::{self, LogWriter};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
+use std::sync::Arc;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// What a connection's writer task is asked to do.
@@ -29,7 +31,7 @@ pub enum LogMsg {
     Snapshot { next_zxid: i64, payload: Vec<u8> },
 }
 
-pub fn spawn(mut writer: LogWriter, snap_dir: PathBuf, rx: Receiver<LogMsg>) -> std::thread::JoinHandle<()> {
+fn spawn(mut writer: LogWriter, snap_dir: PathBuf, rx: Receiver<LogMsg>, in_flight: Arc<AtomicUsize>) {
     std::thread::Builder::new()
         .name("coord-sync".into())
         .spawn(move || {
@@ -42,8 +44,10 @@ pub fn spawn(mut writer: LogWriter, snap_dir: PathBuf, rx: Receiver<LogMsg>) -> 
             let mut pending_out: Vec<(OutTx, OutMsg)> = Vec::new();
             while let Ok(first) = rx.recv() {
                 let mut dirty = false;
+                let mut taken = 0;
                 let mut msg = Some(first);
                 while let Some(m) = msg.take() {
+                    taken += 1;
                     match m {
                         LogMsg::Batch { records, out } => {
                             if !records.is_empty() {
@@ -75,9 +79,10 @@ pub fn spawn(mut writer: LogWriter, snap_dir: PathBuf, rx: Receiver<LogMsg>) -> 
                 for (tx, m) in pending_out.drain(..) {
                     let _ = tx.send(m);
                 }
+                in_flight.fetch_sub(taken, Ordering::Release);
             }
         })
-        .expect("spawn the sync thread")
+        .expect("spawn the sync thread");
 }
 
 /// Handle the core uses to feed the sync thread.
@@ -85,11 +90,17 @@ pub struct CommitQueue {
     tx: Sender<LogMsg>,
     records: Vec<u8>,
     out: Vec<(OutTx, OutMsg)>,
+    /// Messages handed to the sync thread and not yet fully handled.
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl CommitQueue {
-    pub fn new(tx: Sender<LogMsg>) -> Self {
-        CommitQueue { tx, records: Vec::new(), out: Vec::new() }
+    /// Starts the sync thread, appending to `writer`; snapshots go to `snap_dir`.
+    pub fn start(writer: LogWriter, snap_dir: PathBuf) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        spawn(writer, snap_dir, rx, in_flight.clone());
+        CommitQueue { tx, records: Vec::new(), out: Vec::new(), in_flight }
     }
 
     pub fn records(&mut self) -> &mut Vec<u8> {
@@ -100,17 +111,32 @@ impl CommitQueue {
         self.out.push((to.clone(), msg));
     }
 
-    /// Hands the current batch to the sync thread.
+    /// Hands the current batch to the sync thread. A batch of reads only,
+    /// with nothing still waiting for an fsync, is released at once: every
+    /// earlier reply is already out, so the order holds.
     pub fn flush(&mut self) {
         if self.records.is_empty() && self.out.is_empty() {
             return;
         }
+        if self.records.is_empty() && self.in_flight.load(Ordering::Acquire) == 0 {
+            for (tx, m) in self.out.drain(..) {
+                let _ = tx.send(m);
+            }
+            return;
+        }
         let batch = LogMsg::Batch { records: std::mem::take(&mut self.records), out: std::mem::take(&mut self.out) };
-        let _ = self.tx.send(batch);
+        self.hand_over(batch);
+    }
+
+    fn hand_over(&mut self, msg: LogMsg) {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        if self.tx.send(msg).is_err() {
+            self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     pub fn snapshot(&mut self, next_zxid: i64, payload: Vec<u8>) {
         self.flush();
-        let _ = self.tx.send(LogMsg::Snapshot { next_zxid, payload });
+        self.hand_over(LogMsg::Snapshot { next_zxid, payload });
     }
 }

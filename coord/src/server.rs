@@ -2,7 +2,7 @@
 //! task reads length-prefixed frames and hands decoded requests to the
 //! core, another writes what the sync thread releases.
 
-use crate::commit::{self, CommitQueue, OutMsg};
+use crate::commit::{CommitQueue, OutMsg};
 use crate::config::Config;
 use crate::core::{Core, CoreMsg};
 use crate::fourlw;
@@ -41,9 +41,8 @@ pub fn start_core(cfg: Arc<Config>) -> io::Result<Sender<CoreMsg>> {
         tree.sessions.len(),
         tree.last_zxid
     );
-    let (log_tx, log_rx) = std::sync::mpsc::channel();
-    commit::spawn(writer, cfg.data_dir.clone(), log_rx);
-    let core = Core::new(cfg, tree, CommitQueue::new(log_tx));
+    let queue = CommitQueue::start(writer, cfg.data_dir.clone());
+    let core = Core::new(cfg, tree, queue);
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new().name("coord-core".into()).spawn(move || core.run(rx))?;
     Ok(tx)
