@@ -789,3 +789,39 @@ fn frames_on_the_wire_reach_the_table_lbctl_lists() {
         ])
     );
 }
+
+#[test]
+fn rate_measures_traffic_during_its_window() {
+    let bed = Bed::new();
+    bed.ok(&["-A", "-t", "198.18.0.100:6379", "-s", "rr"]);
+    bed.ok(&["-a", "-t", "198.18.0.100:6379", "-r", "198.18.0.21"]);
+    let mut balancer = Balancer::load(Some(&bed.pin_dir)).expect("load on the pins");
+    // One new connection every 50 ms (20/s) for as long as lbctl runs.
+    let out = std::thread::scope(|scope| {
+        let lister = scope.spawn(|| bed.ok(&["-L", "-n", "--rate"]));
+        let started = std::time::Instant::now();
+        let mut port = 20_000;
+        while !lister.is_finished() && started.elapsed() < std::time::Duration::from_secs(10) {
+            inject(&mut balancer, &client(port, SYN, b""));
+            port += 1;
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        lister.join().expect("lbctl --rate")
+    });
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("TCP  198.18.0.100:6379"))
+        .unwrap_or_else(|| panic!("{out}"));
+    let rates: Vec<u64> = line[33..]
+        .split_whitespace()
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let (cps, inpps, outpps, inbps, outbps) = (rates[0], rates[1], rates[2], rates[3], rates[4]);
+    assert!((8..=24).contains(&cps), "{line}");
+    assert_eq!(inpps, cps, "one SYN per connection: {line}");
+    // 40-byte SYNs; each rate is rounded on its own.
+    assert!(inbps.abs_diff(cps * 40) <= 40, "{line}");
+    assert_eq!((outpps, outbps), (0, 0), "{line}");
+    let real_line = out.lines().last().unwrap();
+    assert!(real_line.starts_with("  -> 198.18.0.21:6379 "), "{out}");
+}
