@@ -572,3 +572,118 @@ fn sessions_survive_a_master_kill(kind: &'static str) {
     eprintln!("failover: takeover_ms={} flows_kept={kept}/{n}", takeover.as_millis());
     assert_eq!(kept, n, "every session keeps its server; lb2 log:\n{}", backup.output().unwrap());
 }
+
+/// Records when lb2 last heard an advert from `from`: a raw VRRP socket
+/// opened in lb2's namespace, read on a thread until `stop`.
+struct AdvertClock {
+    last: std::sync::Arc<std::sync::Mutex<Option<Instant>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AdvertClock {
+    fn start(listener: &Node, from: Ipv4Addr) -> AdvertClock {
+        let fd = listener
+            .in_netns(|| {
+                // SAFETY: plain socket calls with valid arguments.
+                unsafe {
+                    let fd = libc::socket(libc::AF_INET, libc::SOCK_RAW, 112);
+                    assert!(fd >= 0, "raw VRRP socket: {}", std::io::Error::last_os_error());
+                    let mreq = libc::ip_mreqn {
+                        imr_multiaddr: libc::in_addr { s_addr: u32::from_ne_bytes([224, 0, 0, 18]) },
+                        imr_address: libc::in_addr { s_addr: 0 },
+                        imr_ifindex: 0,
+                    };
+                    libc::setsockopt(fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &mreq as *const _ as *const libc::c_void, std::mem::size_of::<libc::ip_mreqn>() as u32);
+                    let tv = libc::timeval { tv_sec: 0, tv_usec: 50_000 };
+                    libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv as *const _ as *const libc::c_void, std::mem::size_of::<libc::timeval>() as u32);
+                    fd
+                }
+            })
+            .unwrap();
+        let last = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (l, s) = (last.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            let mut buf = [0u8; 1500];
+            while !s.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: buf is writable for its length.
+                let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+                if n >= 20 && buf[12..16] == from.octets() && buf[20 + 2] != 0 {
+                    *l.lock().unwrap() = Some(Instant::now());
+                }
+            }
+            // SAFETY: fd is ours.
+            unsafe { libc::close(fd) };
+        });
+        AdvertClock { last, stop, thread: Some(thread) }
+    }
+
+    fn last(&self) -> Option<Instant> {
+        *self.last.lock().unwrap()
+    }
+}
+
+impl Drop for AdvertClock {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// `cargo xtask bench failover`: 10 failovers at advert_int 0.1 s and 1 s,
+/// takeover measured from lb1's last advert to lb2 owning the VIP, with
+/// redis-cli sessions checked across each. Run with
+/// `cargo test --release -p testbed --test e2e_lbd -- --ignored bench_failover --nocapture`.
+#[test]
+#[ignore = "benchmark: about two minutes"]
+fn bench_failover() {
+    let lab = Lab::new();
+    let topo = &lab.topo;
+    let _pins = ["lb1", "lb2"].map(|n| Pins(lb_ctl::loader::pin_dir(&format!("lbd-{}-{n}", topo.prefix()))));
+    let _redis = lab.reals.map(|r| start_redis(topo, r));
+    let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
+    let client = topo.node(Role::Client);
+    let clock = AdvertClock::start(lb2, Role::Lb1.ip());
+    let mut lines = Vec::new();
+    for advert in ["0.1", "1"] {
+        let yaml = |me: Role, peer: Role, prio: u8| director_yaml(&lab, me, peer, prio).replace("advert_int: 0.1", &format!("advert_int: {advert}"));
+        let backup = start_lbd(topo, Role::Lb2, &yaml(Role::Lb2, Role::Lb1, 100));
+        let (mut takeovers, mut kept, mut total) = (Vec::new(), 0, 0);
+        for _round in 0..10 {
+            let master = start_lbd(topo, Role::Lb1, &yaml(Role::Lb1, Role::Lb2, 150));
+            wait_until(Duration::from_secs(10), || has_vip(lb1) && !has_vip(lb2)).expect("lb1 MASTER");
+            let mut sessions: Vec<RedisCli> = (0..4).map(|_| RedisCli::open(client)).collect();
+            for (i, s) in sessions.iter_mut().enumerate() {
+                assert_eq!(s.ask(&format!("CLIENT SETNAME s{i}")), "OK");
+            }
+            std::thread::sleep(Duration::from_millis(500));
+            sigkill(&master);
+            wait_until(Duration::from_secs(10), || has_vip(lb2)).expect("lb2 takes over");
+            let owned = Instant::now();
+            let last = clock.last().expect("adverts heard");
+            takeovers.push(owned.duration_since(last));
+            total += sessions.len();
+            kept += sessions
+                .iter_mut()
+                .enumerate()
+                .map(|(i, s)| s.ask("CLIENT GETNAME") == format!("s{i}"))
+                .filter(|&same| same)
+                .count();
+            wait_until(Duration::from_secs(2), || !has_vip(lb1)).expect("one VIP holder");
+        }
+        takeovers.sort();
+        let p50 = takeovers[takeovers.len() / 2].as_millis();
+        let max = takeovers.last().unwrap().as_millis();
+        let line = format!("failover: advert_int={advert}s takeover_ms_p50={p50} takeover_ms_max={max} flows_kept={kept}/{total}");
+        eprintln!("{line}");
+        lines.push(line);
+        assert!(backup.stop(), "lb2's lbd ran to the end");
+        wait_until(Duration::from_secs(2), || !has_vip(lb2)).expect("lb2 resigned");
+    }
+    for line in lines {
+        println!("{line}");
+    }
+}
