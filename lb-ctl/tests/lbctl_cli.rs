@@ -25,6 +25,11 @@ fn text(lines: &[&str]) -> String {
     lines.iter().map(|l| format!("{l}\n")).collect()
 }
 
+/// `-L -n` output: the header, the title, then `rows`.
+fn listing(rows: &[&str]) -> String {
+    text(&[HEADER, TITLE[0], TITLE[1]]) + &text(rows)
+}
+
 fn vip(port: u16, proto: Protocol) -> ServiceAddr {
     ServiceAddr::new(Ipv4Addr::new(198, 18, 0, 100), port, proto)
 }
@@ -234,10 +239,7 @@ fn edit_delete_set_zero_and_clear_change_the_maps() {
     assert!(services::get(&bed.maps(), &vip(53, Protocol::Udp)).is_err());
     assert_eq!(
         bed.ok(&["-L", "-n"]),
-        text(&[
-            HEADER,
-            TITLE[0],
-            TITLE[1],
+        listing(&[
             "TCP  198.18.0.100:2181 wlc persistent 300",
             "  -> 198.18.1.3:2181              Tunnel  2      0          0         ",
             "TCP  198.18.0.100:6379 wlc",
@@ -254,7 +256,7 @@ fn edit_delete_set_zero_and_clear_change_the_maps() {
 
     bed.ok(&["-C"]);
     assert!(services::list(&bed.maps()).unwrap().is_empty());
-    assert_eq!(bed.ok(&["-ln"]), text(&[HEADER, TITLE[0], TITLE[1]]));
+    assert_eq!(bed.ok(&["-ln"]), listing(&[]));
     assert_eq!(bed.ok(&["-S"]), "");
 }
 
@@ -639,10 +641,7 @@ fn traffic_shows_in_stats_rates_and_the_connection_table() {
 
     assert_eq!(
         bed.ok(&["-L", "-n"]),
-        text(&[
-            HEADER,
-            TITLE[0],
-            TITLE[1],
+        listing(&[
             "TCP  198.18.0.100:6379 rr",
             "  -> 198.18.0.21:6379             Route   1      0          1         ",
             "  -> 198.18.0.22:6379             Route   1      1          1         ",
@@ -780,10 +779,7 @@ fn frames_on_the_wire_reach_the_table_lbctl_lists() {
     );
     assert_eq!(
         bed.ok(&["-L", "-n"]),
-        text(&[
-            HEADER,
-            TITLE[0],
-            TITLE[1],
+        listing(&[
             "TCP  198.18.0.100:6379 rr",
             "  -> 198.18.0.21:6379             Route   1      1          1         ",
         ])

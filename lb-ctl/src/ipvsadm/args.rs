@@ -62,8 +62,9 @@ impl Command {
     /// `Opt::ALL` order: '+' required, 'x' illegal, '1' at most one of
     /// the '1's, ' ' optional. `None`: nothing to check.
     fn legal_options(self) -> Option<&'static [u8; Opt::COUNT]> {
-        //           n c s s p r f w t d s r n e
-        //             o v c   e w   o m t a o x
+        // Columns: numeric, connection, service-address, scheduler,
+        // persistent, real-server, forwarding-method, weight, timeout,
+        // daemon, stats, rate, nosort, exact.
         Some(match self {
             Command::AddService | Command::EditService => b"xx+  xxxxxxxxx",
             Command::DeleteService => b"xx+xxxxxxxxxxx",
