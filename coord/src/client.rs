@@ -20,6 +20,8 @@ pub struct Reply {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
+    /// The header's zxid (ZooKeeper sends -1).
+    pub zxid: i64,
     pub event_type: i32,
     pub state: i32,
     pub path: String,
@@ -124,6 +126,7 @@ impl Client {
             if xid == crate::proto::xid::NOTIFICATION {
                 let ev = (|| {
                     Ok::<_, crate::jute::DecodeError>(Event {
+                        zxid,
                         event_type: r.int()?,
                         state: r.int()?,
                         path: r.string()?,

@@ -195,7 +195,7 @@ impl Core {
         let mut triggers = Vec::new();
         let result = self.tree.apply(&hdr, &txn, &mut triggers);
         for (path, event_type) in triggers {
-            let frame = proto::watch_event_frame(event_type, &path, hdr.zxid);
+            let frame = proto::watch_event_frame(event_type, &path);
             for conn in self.watches.trigger(&path, event_type) {
                 self.send(conn, OutMsg::Frame(frame.clone()));
             }
@@ -401,7 +401,6 @@ impl Core {
     /// changed after `relative_zxid` fire at once instead.
     fn set_watches(&mut self, conn: ConnId, relative_zxid: i64, lists: SetWatchLists) {
         use proto::event::*;
-        let zxid = self.tree.last_zxid;
         let mut fire = Vec::new();
         for path in &lists.data {
             match self.tree.get(path) {
@@ -430,7 +429,7 @@ impl Core {
             self.watches.add(conn, WatchKind::PersistentRecursive, path);
         }
         for (path, event_type) in fire {
-            self.send(conn, OutMsg::Frame(proto::watch_event_frame(event_type, path, zxid)));
+            self.send(conn, OutMsg::Frame(proto::watch_event_frame(event_type, path)));
         }
     }
 

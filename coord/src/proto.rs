@@ -505,8 +505,9 @@ pub fn reply_header(xid: i32, zxid: i64, err: ErrCode) -> Writer {
 }
 
 /// A watch notification frame.
-pub fn watch_event_frame(event_type: i32, path: &str, zxid: i64) -> Vec<u8> {
-    let mut w = reply_header(xid::NOTIFICATION, zxid, ErrCode::Ok);
+pub fn watch_event_frame(event_type: i32, path: &str) -> Vec<u8> {
+    // ZooKeeper 3.8 puts zxid -1 in notification headers.
+    let mut w = reply_header(xid::NOTIFICATION, -1, ErrCode::Ok);
     w.int(event_type).int(STATE_SYNC_CONNECTED).string(path);
     w.into_frame()
 }

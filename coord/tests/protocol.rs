@@ -107,6 +107,7 @@ async fn scenario(addr: &str) -> Vec<String> {
     a.get_data("/x", true).await.unwrap().unwrap();
     b.set_data("/x", b"3", -1).await.unwrap().unwrap();
     a.exists("/x", false).await.unwrap();
+    out.push(format!("notification zxid {:?}", a.events.iter().map(|e| e.zxid).collect::<Vec<_>>()));
     out.push(format!("event before later read {}", drain(&mut a)));
 
     // Ephemerals and counts.
