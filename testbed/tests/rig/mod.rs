@@ -13,6 +13,43 @@ use testbed::{Node, Role, Spawned, Spec, Topology, VIP};
 
 pub const ECHO: &str = env!("CARGO_BIN_EXE_tb-echo");
 pub const PORT: u16 = 7000;
+pub const REDIS_PORT: u16 = 6379;
+pub const ZK_PORT: u16 = 2181;
+
+/// What runs on the real servers behind the VIP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// tb-echo on 7000: answers "<server> <line>".
+    Echo,
+    /// kv-server on 6379.
+    Redis,
+    /// coord-server on 2181.
+    Zk,
+}
+
+impl Backend {
+    pub fn port(self) -> u16 {
+        match self {
+            Backend::Echo => PORT,
+            Backend::Redis => REDIS_PORT,
+            Backend::Zk => ZK_PORT,
+        }
+    }
+}
+
+/// A binary of another workspace crate, from the same target folder as
+/// this test (`cargo xtask test` builds them first).
+pub fn workspace_bin(name: &str) -> String {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (`cargo build --release --bins`, as `cargo xtask test` does)",
+        path.display()
+    );
+    path.display().to_string()
+}
 pub const TIMEOUT: Duration = Duration::from_secs(3);
 
 pub struct Rig {
@@ -48,6 +85,18 @@ impl Rig {
     /// Builds the topology for `forward`, attaches everything, and adds
     /// the service VIP:7000/tcp with `initial` real servers of the mode.
     pub fn new(forward: Forward, sched: Scheduler, initial: &[Role]) -> Rig {
+        Rig::with_backend(Backend::Echo, forward, sched, 0, initial)
+    }
+
+    /// Like [`Rig::new`] with `backend` on the real servers and the given
+    /// persistence timeout.
+    pub fn with_backend(
+        backend: Backend,
+        forward: Forward,
+        sched: Scheduler,
+        persistence: u32,
+        initial: &[Role],
+    ) -> Rig {
         let topo = Topology::build(&spec_of(forward)).expect("build the topology");
         let mut pass = Decap::load(None).expect("load decap/pass");
         let ports = topo.switch_ports();
@@ -76,7 +125,7 @@ impl Rig {
 
         let servers = reals_of(forward)
             .iter()
-            .map(|&role| start_echo(topo.node(role)))
+            .map(|&role| start_backend(backend, topo.node(role), topo.log_dir()))
             .collect();
 
         let lb1 = topo.node(Role::Lb1);
@@ -101,13 +150,13 @@ impl Rig {
         .unwrap()
         .expect("attach the balancer to lb1");
 
-        let service = ServiceAddr::new(VIP, PORT, Protocol::Tcp);
+        let service = ServiceAddr::new(VIP, backend.port(), Protocol::Tcp);
         services::add_service(
             &mut balancer.maps,
             &service,
             &ServiceOptions {
                 scheduler: sched,
-                persistence: 0,
+                persistence,
                 flags: 0,
             },
         )
@@ -131,7 +180,7 @@ impl Rig {
     pub fn add_real(&mut self, role: Role, weight: u32) {
         let spec = RealSpec {
             addr: role.ip(),
-            port: PORT,
+            port: self.service.port,
             weight,
             forward: self.forward,
             egress: None,
@@ -144,6 +193,30 @@ impl Rig {
             .expect("add a real server");
     }
 
+    /// `ipvsadm -e -w`: 0 drains.
+    pub fn set_weight(&mut self, role: Role, weight: u32) {
+        let spec = RealSpec {
+            addr: role.ip(),
+            port: self.service.port,
+            weight,
+            forward: self.forward,
+            egress: None,
+        };
+        services::edit_real(&mut self.balancer.maps, &self.service, &spec)
+            .expect("edit a real server");
+    }
+
+    /// `ipvsadm -d`.
+    pub fn delete_real(&mut self, role: Role) {
+        services::delete_real(
+            &mut self.balancer.maps,
+            &self.service,
+            role.ip(),
+            self.service.port,
+        )
+        .expect("delete a real server");
+    }
+
     pub fn client(&self) -> &Node {
         self.topo.node(Role::Client)
     }
@@ -151,7 +224,7 @@ impl Rig {
     /// A new TCP connection from the client to the VIP, opened inside the
     /// client's namespace.
     pub fn connect(&self) -> Conn {
-        let addr = SocketAddr::from((VIP, PORT));
+        let addr = SocketAddr::from((VIP, self.service.port));
         let stream = self
             .client()
             .in_netns(|| TcpStream::connect_timeout(&addr, TIMEOUT))
@@ -196,11 +269,32 @@ impl Conn {
     }
 }
 
-fn start_echo(node: &Node) -> Spawned {
-    let server = node
-        .spawn(&[ECHO, "--port", &PORT.to_string(), "--id", node.name()])
-        .expect("spawn tb-echo");
-    let addr = SocketAddr::from((node.role().unwrap().ip(), PORT));
+fn start_backend(backend: Backend, node: &Node, data: &std::path::Path) -> Spawned {
+    let port = backend.port().to_string();
+    let dir = data.join(format!("{}-{}", node.name(), port));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dir = dir.display().to_string();
+    let server = match backend {
+        Backend::Echo => node.spawn(&[ECHO, "--port", &port, "--id", node.name()]),
+        Backend::Redis => node.spawn(&[
+            &workspace_bin("kv-server"),
+            "--port",
+            &port,
+            "--save",
+            "",
+            "--dir",
+            &dir,
+        ]),
+        Backend::Zk => node.spawn(&[
+            &workspace_bin("coord-server"),
+            "--port",
+            &port,
+            "--data-dir",
+            &dir,
+        ]),
+    }
+    .expect("spawn the real server");
+    let addr = SocketAddr::from((node.role().unwrap().ip(), backend.port()));
     node.wait_for_tcp(addr, TIMEOUT).expect("tb-echo listens");
     server
 }
