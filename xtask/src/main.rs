@@ -97,6 +97,8 @@ fn run_tests(root: &std::path::Path, rest: &[String]) -> Result<()> {
         )?;
     }
     if !fast {
+        // The end-to-end suites run the other crates' servers.
+        util::cargo(root, &["build", "--release", "--bins"])?;
         util::cargo(
             root,
             &[
