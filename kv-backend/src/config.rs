@@ -63,6 +63,8 @@ pub struct Config {
     pub proto_max_bulk_len: i64,
     pub client_query_buffer_limit: usize,
     pub hz: u32,
+    /// Worker threads of the runtime (I/O and parsing run on all of them).
+    pub io_threads: usize,
     pub thresholds: Thresholds,
     /// Options we accept and report but that do not change behaviour yet
     /// (persistence, replication, logging...).
@@ -95,7 +97,6 @@ impl Default for Config {
             ("slowlog-log-slower-than", "10000"),
             ("slowlog-max-len", "128"),
             ("tcp-backlog", "511"),
-            ("io-threads", "1"),
             ("pidfile", ""),
             ("rdbcompression", "yes"),
             ("repl-diskless-sync", "yes"),
@@ -119,6 +120,7 @@ impl Default for Config {
             proto_max_bulk_len: 512 * 1024 * 1024,
             client_query_buffer_limit: 1024 * 1024 * 1024,
             hz: 10,
+            io_threads: 2,
             thresholds: Thresholds::default(),
             passive,
         }
@@ -171,6 +173,7 @@ const TYPED: &[&str] = &[
     "proto-max-bulk-len",
     "client-query-buffer-limit",
     "hz",
+    "io-threads",
     "hash-max-listpack-entries",
     "hash-max-listpack-value",
     "hash-max-ziplist-entries",
@@ -202,6 +205,7 @@ impl Config {
             "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
             "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
             "hz" => self.hz.to_string(),
+            "io-threads" => self.io_threads.to_string(),
             "hash-max-listpack-entries" | "hash-max-ziplist-entries" => t.hash_max_listpack_entries.to_string(),
             "hash-max-listpack-value" | "hash-max-ziplist-value" => t.hash_max_listpack_value.to_string(),
             "set-max-intset-entries" => t.set_max_intset_entries.to_string(),
@@ -227,7 +231,8 @@ impl Config {
                 }
                 self.databases = n;
             }
-            "port" | "bind" | "databases" => return Err("can't set immutable config".into()),
+            "io-threads" if startup => self.io_threads = (num(value)? as usize).clamp(1, 128),
+            "port" | "bind" | "databases" | "io-threads" => return Err("can't set immutable config".into()),
             "enable-debug-command" if !startup => return Err("can't set protected config".into()),
             "requirepass" => self.requirepass = if value.is_empty() { None } else { Some(value.into()) },
             "maxmemory" => self.maxmemory = parse_memory(value).ok_or_else(|| "argument must be a memory value".to_string())?,

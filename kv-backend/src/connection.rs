@@ -92,7 +92,8 @@ fn parse_multibulk(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed>,
         let _ = buf.split_to(pos);
         return Ok(Some(Parsed::Nothing));
     }
-    let mut spans = Vec::with_capacity(count as usize);
+    // Argument spans, kept on the stack for the usual short commands.
+    let mut spans: smallvec::SmallVec<[(usize, usize); 8]> = smallvec::SmallVec::new();
     for _ in 0..count {
         if pos >= buf.len() {
             return Ok(None);

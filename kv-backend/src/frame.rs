@@ -5,7 +5,6 @@
 //! booleans, nulls and push messages look on the wire.
 
 use crate::util::fmt_double;
-use std::io::Write;
 
 /// An output buffer plus the protocol version of the client it belongs to.
 #[derive(Debug, Default)]
@@ -158,10 +157,25 @@ impl Reply {
     }
 }
 
-/// Formats an integer without allocating.
+/// Formats an integer without allocating or going through `fmt`, which
+/// matters for every reply header.
 pub fn itoa_buf(n: i64) -> smallvec::SmallVec<[u8; 24]> {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut u = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
     let mut v = smallvec::SmallVec::<[u8; 24]>::new();
-    let _ = write!(v, "{n}");
+    if n < 0 {
+        v.push(b'-');
+    }
+    v.extend_from_slice(&digits[i..]);
     v
 }
 
@@ -183,6 +197,13 @@ mod tests {
         r3.double(1.5);
         r3.boolean(true);
         assert_eq!(r3.buf, b"%1\r\n_\r\n,1.5\r\n#t\r\n");
+    }
+
+    #[test]
+    fn integers_format_like_redis() {
+        for n in [0, 7, -7, 1234567890, i64::MAX, i64::MIN] {
+            assert_eq!(itoa_buf(n).as_slice(), n.to_string().as_bytes());
+        }
     }
 
     #[test]

@@ -40,7 +40,13 @@ impl Shared {
 
 /// Runs the server until SHUTDOWN or SIGTERM.
 pub fn run(config: Config) -> std::io::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    // One thread behaves like Redis' single event loop; more let socket I/O
+    // and parsing run in parallel while commands still run one at a time.
+    let rt = if config.io_threads <= 1 {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread().worker_threads(config.io_threads).enable_all().build()?
+    };
     rt.block_on(async {
         let listener = bind(&config).await?;
         serve(listener, config).await
@@ -337,6 +343,13 @@ impl Conn {
                         }
                     }
                     Some(Push::Kill) | None => return true,
+                },
+                // A client that hangs up while blocked must stop waiting at
+                // once, or a later push would be handed to nobody. Anything it
+                // sends meanwhile waits in the buffer, as in Redis.
+                r = self.sock.read_buf(&mut self.rbuf) => match r {
+                    Ok(0) | Err(_) => return true,
+                    Ok(_) => {}
                 },
             }
         }

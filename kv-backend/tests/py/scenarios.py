@@ -76,6 +76,17 @@ def blmove_and_bzpop(port):
     return [r1.get("v"), r2.get("v"), cmd(c, "LRANGE", "dst", "0", "-1"), cmd(c, "ZRANGE", "z", "0", "-1")]
 
 
+def blocked_client_hangs_up(port):
+    """A client that disconnects while blocked must not swallow a later push."""
+    a, b = conn(port), conn(port)
+    cmd(b, "FLUSHALL")
+    a.send_command("BLPOP", "gone", "0")
+    time.sleep(0.2)
+    a.disconnect()
+    time.sleep(0.2)
+    return [cmd(b, "RPUSH", "gone", "x"), cmd(b, "LRANGE", "gone", "0", "-1")]
+
+
 def pipeline_after_block(port):
     a, b = conn(port), conn(port)
     cmd(b, "FLUSHALL")
@@ -189,7 +200,7 @@ def quit_closes(port):
     return out
 
 
-SCENARIOS = [full_scans, quit_closes, blpop_wakeup, blocked_fifo, blpop_timeout, blmove_and_bzpop, pipeline_after_block,
+SCENARIOS = [blocked_client_hangs_up, full_scans, quit_closes, blpop_wakeup, blocked_fifo, blpop_timeout, blmove_and_bzpop, pipeline_after_block,
              pubsub, resp3_push, watch_other_client, client_kill]
 
 
