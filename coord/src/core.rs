@@ -471,6 +471,8 @@ impl Core {
             Request::GetAcl { path } => {
                 validate_path(path, false)?;
                 let node = self.tree.get(path).ok_or(ErrCode::NoNode)?;
+                // Either right will do, as in ZooKeeper 3.8.
+                who.check(&node.acl, proto::perms::READ | proto::perms::ADMIN)?;
                 Acl::write_all(&mut w, &node.acl);
                 node.client_stat().write(&mut w);
             }
