@@ -124,7 +124,11 @@ fn an_empty_file_is_an_empty_config() {
 #[test]
 fn a_missing_file_names_the_file() {
     let e = Config::load(Path::new("/nonexistent/lbd.yaml")).unwrap_err();
-    assert!(e.to_string().starts_with("/nonexistent/lbd.yaml: cannot read"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/lbd.yaml: cannot read"),
+        "{e}"
+    );
 }
 
 #[test]

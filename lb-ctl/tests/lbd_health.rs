@@ -52,7 +52,8 @@ impl TinyServer {
                 match listener.accept() {
                     Ok((mut s, _)) => {
                         s.set_nonblocking(false).unwrap();
-                        s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+                        s.set_read_timeout(Some(Duration::from_millis(200)))
+                            .unwrap();
                         let mut buf = [0u8; 1024];
                         let n = s.read(&mut buf).unwrap_or(0);
                         let _ = s.write_all(&reply(&buf[..n]));
@@ -61,7 +62,11 @@ impl TinyServer {
                 }
             }
         });
-        TinyServer { port, stop, thread: Some(thread) }
+        TinyServer {
+            port,
+            stop,
+            thread: Some(thread),
+        }
     }
 }
 
@@ -79,7 +84,11 @@ fn silent(_: &[u8]) -> Vec<u8> {
 }
 
 fn imok(req: &[u8]) -> Vec<u8> {
-    if req == b"ruok" { b"imok".to_vec() } else { Vec::new() }
+    if req == b"ruok" {
+        b"imok".to_vec()
+    } else {
+        Vec::new()
+    }
 }
 
 fn not_whitelisted(_: &[u8]) -> Vec<u8> {
@@ -87,7 +96,11 @@ fn not_whitelisted(_: &[u8]) -> Vec<u8> {
 }
 
 fn http_ok(req: &[u8]) -> Vec<u8> {
-    assert!(req.starts_with(b"GET /health HTTP/1.0\r\n"), "{}", String::from_utf8_lossy(req));
+    assert!(
+        req.starts_with(b"GET /health HTTP/1.0\r\n"),
+        "{}",
+        String::from_utf8_lossy(req)
+    );
     b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello".to_vec()
 }
 
@@ -104,7 +117,10 @@ fn http_check(digest: Option<&str>) -> HealthCheck {
     })
 }
 
-async fn next_event(rx: &mut mpsc::UnboundedReceiver<HealthEvent>, within: Duration) -> Option<HealthEvent> {
+async fn next_event(
+    rx: &mut mpsc::UnboundedReceiver<HealthEvent>,
+    within: Duration,
+) -> Option<HealthEvent> {
     tokio::time::timeout(within, rx.recv()).await.ok().flatten()
 }
 
@@ -114,20 +130,37 @@ async fn down_and_back(check: HealthCheck, start: impl Fn(u16) -> Box<dyn Send>,
     let port = first_port;
     let (tx, mut rx) = mpsc::unbounded_channel();
     let task = spawn_checker(key(port), check, Duration::from_millis(50), tx);
-    assert!(next_event(&mut rx, Duration::from_millis(400)).await.is_none(), "a healthy server stays up");
+    assert!(
+        next_event(&mut rx, Duration::from_millis(400))
+            .await
+            .is_none(),
+        "a healthy server stays up"
+    );
     drop(server);
-    let down = next_event(&mut rx, Duration::from_secs(5)).await.expect("DOWN after the kill");
+    let down = next_event(&mut rx, Duration::from_secs(5))
+        .await
+        .expect("DOWN after the kill");
     assert!(!down.up);
-    assert!(down.reason.contains("failed 2 time(s) in a row"), "{}", down.reason);
+    assert!(
+        down.reason.contains("failed 2 time(s) in a row"),
+        "{}",
+        down.reason
+    );
     let server = start(port);
-    let up = next_event(&mut rx, Duration::from_secs(5)).await.expect("UP after the restart");
+    let up = next_event(&mut rx, Duration::from_secs(5))
+        .await
+        .expect("UP after the restart");
     assert!(up.up, "{up:?}");
     task.abort();
     drop(server);
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind((LOCAL, 0)).unwrap().local_addr().unwrap().port()
+    TcpListener::bind((LOCAL, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,9 +184,12 @@ async fn zk_ruok_wants_imok() {
     )
     .await;
     let refusing = TinyServer::start(0, not_whitelisted);
-    let err = probe(&HealthCheck::ZkRuok(fast_params(1)), SocketAddrV4::new(LOCAL, refusing.port))
-        .await
-        .unwrap_err();
+    let err = probe(
+        &HealthCheck::ZkRuok(fast_params(1)),
+        SocketAddrV4::new(LOCAL, refusing.port),
+    )
+    .await
+    .unwrap_err();
     assert!(err.contains("not in the whitelist"), "{err}");
 }
 
@@ -162,15 +198,26 @@ async fn http_get_checks_status_and_digest() {
     let ok = TinyServer::start(0, http_ok);
     let at = SocketAddrV4::new(LOCAL, ok.port);
     // md5("hello"), as `genhash` prints it.
-    probe(&http_check(Some("5d41402abc4b2a76b9719d911017c592")), at).await.unwrap();
+    probe(&http_check(Some("5d41402abc4b2a76b9719d911017c592")), at)
+        .await
+        .unwrap();
     probe(&http_check(None), at).await.unwrap();
-    let err = probe(&http_check(Some("00000000000000000000000000000000")), at).await.unwrap_err();
-    assert!(err.contains("digest 5d41402abc4b2a76b9719d911017c592 differs"), "{err}");
+    let err = probe(&http_check(Some("00000000000000000000000000000000")), at)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("digest 5d41402abc4b2a76b9719d911017c592 differs"),
+        "{err}"
+    );
     let busy = TinyServer::start(0, http_busy);
-    let err = probe(&http_check(None), SocketAddrV4::new(LOCAL, busy.port)).await.unwrap_err();
+    let err = probe(&http_check(None), SocketAddrV4::new(LOCAL, busy.port))
+        .await
+        .unwrap_err();
     assert_eq!(err, "HTTP status 503, want 200");
     let mute = TinyServer::start(0, silent);
-    let err = probe(&http_check(None), SocketAddrV4::new(LOCAL, mute.port)).await.unwrap_err();
+    let err = probe(&http_check(None), SocketAddrV4::new(LOCAL, mute.port))
+        .await
+        .unwrap_err();
     assert!(err.contains("closed without a reply"), "{err}");
 }
 
@@ -179,8 +226,13 @@ async fn a_server_that_never_answers_times_out() {
     // Accepts (the kernel does) but never replies to PING.
     let listener = TcpListener::bind((LOCAL, 0)).unwrap();
     let at = SocketAddrV4::new(LOCAL, listener.local_addr().unwrap().port());
-    let err = probe(&HealthCheck::RedisPing(fast_params(1)), at).await.unwrap_err();
-    assert!(err.contains("no answer") && err.contains("within 500ms"), "{err}");
+    let err = probe(&HealthCheck::RedisPing(fast_params(1)), at)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("no answer") && err.contains("within 500ms"),
+        "{err}"
+    );
 }
 
 /// redis-server, killed on drop.
@@ -189,13 +241,25 @@ struct Redis(Child);
 impl Redis {
     fn start(port: u16) -> Redis {
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .spawn()
             .expect("redis-server (cargo xtask setup installs it)");
         let started = std::time::Instant::now();
         while std::net::TcpStream::connect((LOCAL, port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(10), "redis-server did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "redis-server did not start"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         Redis(child)

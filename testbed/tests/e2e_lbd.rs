@@ -5,8 +5,8 @@
 //! lbd is the binary cargo built next to this test (`cargo xtask test`
 //! builds the workspace's binaries first); LBD_BIN overrides it.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 use testbed::{Node, Role, Spawned, Spec, Topology, VIP};
@@ -63,7 +63,8 @@ fn write_file(topo: &Topology, name: &str, text: &str) -> PathBuf {
 }
 
 fn lbd_config_path(topo: &Topology, role: Role) -> PathBuf {
-    topo.log_dir().join(format!("{}-lbd.yaml", topo.node(role).name()))
+    topo.log_dir()
+        .join(format!("{}-lbd.yaml", topo.node(role).name()))
 }
 
 fn start_lbd(topo: &Topology, role: Role, yaml: &str) -> Spawned {
@@ -75,7 +76,13 @@ fn start_lbd_with(topo: &Topology, role: Role, yaml: &str, extra: &[&str]) -> Sp
     let config = lbd_config_path(topo, role);
     std::fs::write(&config, yaml).unwrap();
     let bin = lbd_bin();
-    let mut args = vec![bin.to_str().unwrap(), "--config", config.to_str().unwrap(), "--log-level", "debug"];
+    let mut args = vec![
+        bin.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--log-level",
+        "debug",
+    ];
     args.extend_from_slice(extra);
     let lbd = node.spawn(&args).expect("start lbd");
     lbd.wait_for_output("entering BACKUP", Duration::from_secs(10))
@@ -92,12 +99,26 @@ fn start_keepalived(topo: &Topology, role: Role, priority: u8, advert_int: &str)
     );
     let dir = topo.log_dir();
     let conf_path = write_file(topo, &format!("{name}-keepalived.conf"), &conf);
-    let pid = |what: &str| dir.join(format!("{name}-{what}.pid")).to_string_lossy().into_owned();
+    let pid = |what: &str| {
+        dir.join(format!("{name}-{what}.pid"))
+            .to_string_lossy()
+            .into_owned()
+    };
     let ka = node
         .spawn(&[
-            "keepalived", "-n", "-l", "-D", "-P",
-            "-f", conf_path.to_str().unwrap(),
-            "-p", &pid("keepalived"), "-r", &pid("vrrp"), "-c", &pid("checkers"),
+            "keepalived",
+            "-n",
+            "-l",
+            "-D",
+            "-P",
+            "-f",
+            conf_path.to_str().unwrap(),
+            "-p",
+            &pid("keepalived"),
+            "-r",
+            &pid("vrrp"),
+            "-c",
+            &pid("checkers"),
         ])
         .expect("start keepalived");
     ka.wait_for_output("Entering BACKUP STATE", Duration::from_secs(10))
@@ -119,7 +140,11 @@ fn keepalived_is_a_backup_of_lbd() {
     wait_until(Duration::from_secs(3), || has_vip(lb1)).expect("lbd becomes MASTER");
     // If keepalived rejected our adverts it would be MASTER within 0.4 s.
     std::thread::sleep(Duration::from_secs(1));
-    assert!(!has_vip(lb2), "keepalived took the VIP: {}", ka.output().unwrap());
+    assert!(
+        !has_vip(lb2),
+        "keepalived took the VIP: {}",
+        ka.output().unwrap()
+    );
     assert!(!ka.output().unwrap().contains("Entering MASTER STATE"));
     // lbd resigns (priority 0): keepalived takes over after its skew.
     assert!(lbd.stop());
@@ -139,7 +164,10 @@ fn lbd_is_a_backup_of_keepalived() {
     assert!(!has_vip(lb2), "lbd took the VIP: {}", lbd.output().unwrap());
     let log = lbd.output().unwrap();
     assert!(!log.contains("entering MASTER"), "{log}");
-    assert!(log.contains("advert from 198.18.0.11 priority 150"), "lbd heard keepalived: {log}");
+    assert!(
+        log.contains("advert from 198.18.0.11 priority 150"),
+        "lbd heard keepalived: {log}"
+    );
     // keepalived leaves (priority 0): lbd takes over.
     assert!(ka.stop());
     wait_until(Duration::from_secs(2), || has_vip(lb2)).expect("lbd takes over");
@@ -168,7 +196,10 @@ fn sigkill_on_the_master_leaves_one_vip_holder() {
     // 3 × 0.1 s + skew (156/256 × 0.1 s) = 361 ms from the last advert.
     assert!(took < Duration::from_millis(1000), "takeover took {took:?}");
     let log = master.output().unwrap();
-    assert!(log.contains("lbd watchdog: lbd is gone; removed 198.18.0.100/24 from eth0"), "{log}");
+    assert!(
+        log.contains("lbd watchdog: lbd is gone; removed 198.18.0.100/24 from eth0"),
+        "{log}"
+    );
     eprintln!("takeover after SIGKILL: {took:?}");
 }
 
@@ -189,9 +220,16 @@ fn failover_and_preemption_with_preempt_and_nopreempt() {
     eprintln!("second takeover {took:?}");
 
     // lb1 comes back with nopreempt: lb2 keeps the VIP.
-    let _quiet = start_lbd(&topo, Role::Lb1, &vrrp_yaml(150, "0.1", "    nopreempt: true\n"));
+    let _quiet = start_lbd(
+        &topo,
+        Role::Lb1,
+        &vrrp_yaml(150, "0.1", "    nopreempt: true\n"),
+    );
     std::thread::sleep(Duration::from_secs(1));
-    assert!(has_vip(lb2) && !has_vip(lb1), "nopreempt must not take the VIP back");
+    assert!(
+        has_vip(lb2) && !has_vip(lb1),
+        "nopreempt must not take the VIP back"
+    );
 }
 
 /// Removes the balancer's pins when the test ends.
@@ -221,7 +259,10 @@ fn ask_through_vip(client: &Node) -> Option<String> {
 fn weights(pins: &std::path::Path) -> Vec<(Ipv4Addr, u32)> {
     let maps = lb_ctl::Maps::from_pins(pins).expect("lbd's pinned maps");
     let services = lb_ctl::services::list(&maps).unwrap();
-    services.iter().flat_map(|s| s.reals.iter().map(|r| (r.addr, r.weight))).collect()
+    services
+        .iter()
+        .flat_map(|s| s.reals.iter().map(|r| (r.addr, r.weight)))
+        .collect()
 }
 
 /// A DR or TUN topology with pass programs on the switch ports (native
@@ -239,8 +280,14 @@ struct Lab {
 
 fn echo(topo: &Topology, role: Role) -> Spawned {
     let node = topo.node(role);
-    let s = node.spawn(&[ECHO, "--port", &ECHO_PORT.to_string(), "--id", node.name()]).unwrap();
-    node.wait_for_tcp(SocketAddr::from((role.ip(), ECHO_PORT)), Duration::from_secs(3)).unwrap();
+    let s = node
+        .spawn(&[ECHO, "--port", &ECHO_PORT.to_string(), "--id", node.name()])
+        .unwrap();
+    node.wait_for_tcp(
+        SocketAddr::from((role.ip(), ECHO_PORT)),
+        Duration::from_secs(3),
+    )
+    .unwrap();
     s
 }
 
@@ -281,7 +328,15 @@ impl Lab {
         }
         let servers = reals.iter().map(|&r| echo(&topo, r)).collect();
         let pins = Pins(lb_ctl::loader::pin_dir(&format!("lbd-{}", topo.prefix())));
-        Lab { pins, servers, reals, kind, _decaps: decaps, _pass: pass, topo }
+        Lab {
+            pins,
+            servers,
+            reals,
+            kind,
+            _decaps: decaps,
+            _pass: pass,
+            topo,
+        }
     }
 
     fn instance(&self) -> String {
@@ -306,7 +361,10 @@ fn service_yaml(port: u16, algo: &str, reals: &[Role], check: bool) -> String {
     };
     let mut s = format!("  - vip: {VIP}\n    port: {port}\n    lb_algo: {algo}\n    lb_kind: dr\n    delay_loop: 0.2\n    real_servers:\n");
     for r in reals {
-        s.push_str(&format!("      - {{ ip: {}, port: {ECHO_PORT}{check} }}\n", r.ip()));
+        s.push_str(&format!(
+            "      - {{ ip: {}, port: {ECHO_PORT}{check} }}\n",
+            r.ip()
+        ));
     }
     s
 }
@@ -315,22 +373,33 @@ fn service_yaml(port: u16, algo: &str, reals: &[Role], check: bool) -> String {
 fn health_checks_drain_a_dead_real_server_and_bring_it_back() {
     let lab = Lab::new();
     let topo = &lab.topo;
-    let yaml = lab.yaml(&service_yaml(ECHO_PORT, "rr", &[Role::Rs1, Role::Rs2], true));
+    let yaml = lab.yaml(&service_yaml(
+        ECHO_PORT,
+        "rr",
+        &[Role::Rs1, Role::Rs2],
+        true,
+    ));
     let pins = &lab.pins;
     let lbd = start_lbd(topo, Role::Lb1, &yaml);
     wait_until(Duration::from_secs(3), || has_vip(topo.node(Role::Lb1))).expect("MASTER");
-    lbd.wait_for_output("balancer attached to eth0", Duration::from_secs(5)).unwrap();
+    lbd.wait_for_output("balancer attached to eth0", Duration::from_secs(5))
+        .unwrap();
     let both = [(Role::Rs1.ip(), 1), (Role::Rs2.ip(), 1)];
     assert_eq!(weights(&pins.0), both);
     let client = topo.node(Role::Client);
     let answers: Vec<String> = (0..4).filter_map(|_| ask_through_vip(client)).collect();
     assert_eq!(answers.len(), 4, "the VIP answers: {answers:?}");
-    assert!(answers.contains(&"rs1".to_string()) && answers.contains(&"rs2".to_string()), "{answers:?}");
+    assert!(
+        answers.contains(&"rs1".to_string()) && answers.contains(&"rs2".to_string()),
+        "{answers:?}"
+    );
 
     // rs2's server dies: after 2 failed checks its weight is 0 (drained).
     assert!(lab.servers[1].stop());
-    wait_until(Duration::from_secs(5), || weights(&pins.0) == [(Role::Rs1.ip(), 1), (Role::Rs2.ip(), 0)])
-        .expect("rs2 drained");
+    wait_until(Duration::from_secs(5), || {
+        weights(&pins.0) == [(Role::Rs1.ip(), 1), (Role::Rs2.ip(), 0)]
+    })
+    .expect("rs2 drained");
     let answers: Vec<String> = (0..4).filter_map(|_| ask_through_vip(client)).collect();
     assert_eq!(answers, ["rs1"; 4], "new connections avoid the dead server");
     let log = lbd.output().unwrap();
@@ -370,7 +439,12 @@ struct Held(BufReader<TcpStream>);
 impl Held {
     fn open(client: &Node) -> Held {
         let s = client
-            .in_netns(|| TcpStream::connect_timeout(&SocketAddr::from((VIP, ECHO_PORT)), Duration::from_secs(2)))
+            .in_netns(|| {
+                TcpStream::connect_timeout(
+                    &SocketAddr::from((VIP, ECHO_PORT)),
+                    Duration::from_secs(2),
+                )
+            })
             .unwrap()
             .expect("connect through the VIP");
         s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
@@ -380,7 +454,9 @@ impl Held {
     fn who(&mut self) -> String {
         self.0.get_mut().write_all(b"who\n").unwrap();
         let mut line = String::new();
-        self.0.read_line(&mut line).expect("the held connection answers");
+        self.0
+            .read_line(&mut line)
+            .expect("the held connection answers");
         line.split_whitespace().next().unwrap_or("").to_string()
     }
 }
@@ -392,9 +468,15 @@ fn sighup_applies_only_the_difference_and_metrics_show_the_state() {
     let lb1 = topo.node(Role::Lb1);
     let web = service_yaml(ECHO_PORT, "rr", &[Role::Rs1, Role::Rs2], true);
     let other = |algo: &str| service_yaml(7001, algo, &[Role::Rs1], false);
-    let lbd = start_lbd_with(topo, Role::Lb1, &lab.yaml(&(web.clone() + &other("rr"))), &["--metrics", "127.0.0.1:9469"]);
+    let lbd = start_lbd_with(
+        topo,
+        Role::Lb1,
+        &lab.yaml(&(web.clone() + &other("rr"))),
+        &["--metrics", "127.0.0.1:9469"],
+    );
     wait_until(Duration::from_secs(3), || has_vip(lb1)).expect("MASTER");
-    lbd.wait_for_output("balancer attached to eth0", Duration::from_secs(5)).unwrap();
+    lbd.wait_for_output("balancer attached to eth0", Duration::from_secs(5))
+        .unwrap();
     let mut held = Held::open(topo.node(Role::Client));
     let server = held.who();
     let before = service_ids(&lab.pins.0);
@@ -402,21 +484,43 @@ fn sighup_applies_only_the_difference_and_metrics_show_the_state() {
 
     // Reload: 7001 changes scheduler, 7002 is new, 7000 is untouched.
     let third = service_yaml(7002, "wlc", &[Role::Rs2], false);
-    std::fs::write(lbd_config_path(topo, Role::Lb1), lab.yaml(&(web.clone() + &other("wrr") + &third))).unwrap();
+    std::fs::write(
+        lbd_config_path(topo, Role::Lb1),
+        lab.yaml(&(web.clone() + &other("wrr") + &third)),
+    )
+    .unwrap();
     // SAFETY: kill(2) on a child we started.
     unsafe { libc::kill(lbd.pid() as i32, libc::SIGHUP) };
-    wait_until(Duration::from_secs(5), || service_ids(&lab.pins.0).len() == 3).expect("7002 added");
+    wait_until(Duration::from_secs(5), || {
+        service_ids(&lab.pins.0).len() == 3
+    })
+    .expect("7002 added");
     let after = service_ids(&lab.pins.0);
-    assert_eq!(after[0], before[0], "the unchanged service keeps its id and scheduler");
+    assert_eq!(
+        after[0], before[0],
+        "the unchanged service keeps its id and scheduler"
+    );
     assert_eq!(after[1].2, "wrr");
     assert_eq!(after[2].0, 7002);
-    assert_eq!(held.who(), server, "an established flow of an unchanged service survives the reload");
+    assert_eq!(
+        held.who(),
+        server,
+        "an established flow of an unchanged service survives the reload"
+    );
 
     // A broken file is refused; nothing changes.
-    std::fs::write(lbd_config_path(topo, Role::Lb1), "virtual_servers:\n  - vip: 198.18.0.300\n").unwrap();
+    std::fs::write(
+        lbd_config_path(topo, Role::Lb1),
+        "virtual_servers:\n  - vip: 198.18.0.300\n",
+    )
+    .unwrap();
     // SAFETY: as above.
     unsafe { libc::kill(lbd.pid() as i32, libc::SIGHUP) };
-    lbd.wait_for_output("reload refused, keeping the running config", Duration::from_secs(5)).unwrap();
+    lbd.wait_for_output(
+        "reload refused, keeping the running config",
+        Duration::from_secs(5),
+    )
+    .unwrap();
     assert_eq!(service_ids(&lab.pins.0), after);
     assert_eq!(held.who(), server);
 
@@ -430,10 +534,17 @@ fn sighup_applies_only_the_difference_and_metrics_show_the_state() {
         assert!(text.contains(&want), "metrics lack `{want}`:\n{text}");
     }
     let value = |prefix: &str| -> u64 {
-        let line = text.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("no {prefix} in\n{text}"));
+        let line = text
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"));
         line.rsplit(' ').next().unwrap().parse().unwrap()
     };
-    assert!(value(&format!("lbd_service_connections_total{{vip=\"{VIP}\",port=\"{ECHO_PORT}\"")) >= 1);
+    assert!(
+        value(&format!(
+            "lbd_service_connections_total{{vip=\"{VIP}\",port=\"{ECHO_PORT}\""
+        )) >= 1
+    );
     assert!(value("lbd_conn_table_entries") >= 1);
     assert!(lbd.stop());
 }
@@ -472,7 +583,11 @@ impl RedisCli {
                 let _ = err_tx.send(format!("stderr: {line}"));
             }
         });
-        RedisCli { child, stdin, lines }
+        RedisCli {
+            child,
+            stdin,
+            lines,
+        }
     }
 
     fn ask(&mut self, command: &str) -> String {
@@ -494,9 +609,22 @@ impl Drop for RedisCli {
 fn start_redis(topo: &Topology, role: Role) -> Spawned {
     let node = topo.node(role);
     let s = node
-        .spawn(&["redis-server", "--port", "6379", "--bind", "0.0.0.0", "--protected-mode", "no", "--save", "", "--appendonly", "no"])
+        .spawn(&[
+            "redis-server",
+            "--port",
+            "6379",
+            "--bind",
+            "0.0.0.0",
+            "--protected-mode",
+            "no",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
         .unwrap();
-    node.wait_for_tcp(SocketAddr::from((role.ip(), 6379)), Duration::from_secs(5)).unwrap();
+    node.wait_for_tcp(SocketAddr::from((role.ip(), 6379)), Duration::from_secs(5))
+        .unwrap();
     s
 }
 
@@ -530,14 +658,30 @@ fn established_redis_sessions_survive_a_master_kill_in_tun_mode() {
 fn sessions_survive_a_master_kill(kind: &'static str) {
     let lab = Lab::with(kind);
     let topo = &lab.topo;
-    let _pins2 = Pins(lb_ctl::loader::pin_dir(&format!("lbd-{}-lb2", topo.prefix())));
-    let _pins1 = Pins(lb_ctl::loader::pin_dir(&format!("lbd-{}-lb1", topo.prefix())));
+    let _pins2 = Pins(lb_ctl::loader::pin_dir(&format!(
+        "lbd-{}-lb2",
+        topo.prefix()
+    )));
+    let _pins1 = Pins(lb_ctl::loader::pin_dir(&format!(
+        "lbd-{}-lb1",
+        topo.prefix()
+    )));
     let _redis = lab.reals.map(|r| start_redis(topo, r));
     let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
-    let master = start_lbd(topo, Role::Lb1, &director_yaml(&lab, Role::Lb1, Role::Lb2, 150));
-    let backup = start_lbd(topo, Role::Lb2, &director_yaml(&lab, Role::Lb2, Role::Lb1, 100));
+    let master = start_lbd(
+        topo,
+        Role::Lb1,
+        &director_yaml(&lab, Role::Lb1, Role::Lb2, 150),
+    );
+    let backup = start_lbd(
+        topo,
+        Role::Lb2,
+        &director_yaml(&lab, Role::Lb2, Role::Lb1, 100),
+    );
     wait_until(Duration::from_secs(3), || has_vip(lb1)).expect("lb1 MASTER");
-    backup.wait_for_output("balancer attached to eth0", Duration::from_secs(5)).unwrap();
+    backup
+        .wait_for_output("balancer attached to eth0", Duration::from_secs(5))
+        .unwrap();
 
     let client = topo.node(Role::Client);
     // One connection first moves the master's rr one step ahead of the
@@ -569,8 +713,16 @@ fn sessions_survive_a_master_kill(kind: &'static str) {
         .map(|(i, s)| s.ask("CLIENT GETNAME") == format!("session{i}"))
         .filter(|&same| same)
         .count();
-    eprintln!("failover: takeover_ms={} flows_kept={kept}/{n}", takeover.as_millis());
-    assert_eq!(kept, n, "every session keeps its server; lb2 log:\n{}", backup.output().unwrap());
+    eprintln!(
+        "failover: takeover_ms={} flows_kept={kept}/{n}",
+        takeover.as_millis()
+    );
+    assert_eq!(
+        kept,
+        n,
+        "every session keeps its server; lb2 log:\n{}",
+        backup.output().unwrap()
+    );
 }
 
 /// Records when lb2 last heard an advert from `from`: a raw VRRP socket
@@ -588,15 +740,36 @@ impl AdvertClock {
                 // SAFETY: plain socket calls with valid arguments.
                 unsafe {
                     let fd = libc::socket(libc::AF_INET, libc::SOCK_RAW, 112);
-                    assert!(fd >= 0, "raw VRRP socket: {}", std::io::Error::last_os_error());
+                    assert!(
+                        fd >= 0,
+                        "raw VRRP socket: {}",
+                        std::io::Error::last_os_error()
+                    );
                     let mreq = libc::ip_mreqn {
-                        imr_multiaddr: libc::in_addr { s_addr: u32::from_ne_bytes([224, 0, 0, 18]) },
+                        imr_multiaddr: libc::in_addr {
+                            s_addr: u32::from_ne_bytes([224, 0, 0, 18]),
+                        },
                         imr_address: libc::in_addr { s_addr: 0 },
                         imr_ifindex: 0,
                     };
-                    libc::setsockopt(fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &mreq as *const _ as *const libc::c_void, std::mem::size_of::<libc::ip_mreqn>() as u32);
-                    let tv = libc::timeval { tv_sec: 0, tv_usec: 50_000 };
-                    libc::setsockopt(fd, libc::SOL_SOCKET, libc::SO_RCVTIMEO, &tv as *const _ as *const libc::c_void, std::mem::size_of::<libc::timeval>() as u32);
+                    libc::setsockopt(
+                        fd,
+                        libc::IPPROTO_IP,
+                        libc::IP_ADD_MEMBERSHIP,
+                        &mreq as *const _ as *const libc::c_void,
+                        std::mem::size_of::<libc::ip_mreqn>() as u32,
+                    );
+                    let tv = libc::timeval {
+                        tv_sec: 0,
+                        tv_usec: 50_000,
+                    };
+                    libc::setsockopt(
+                        fd,
+                        libc::SOL_SOCKET,
+                        libc::SO_RCVTIMEO,
+                        &tv as *const _ as *const libc::c_void,
+                        std::mem::size_of::<libc::timeval>() as u32,
+                    );
                     fd
                 }
             })
@@ -608,7 +781,8 @@ impl AdvertClock {
             let mut buf = [0u8; 1500];
             while !s.load(std::sync::atomic::Ordering::Relaxed) {
                 // SAFETY: buf is writable for its length.
-                let n = unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
+                let n =
+                    unsafe { libc::recv(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len(), 0) };
                 if n >= 20 && buf[12..16] == from.octets() && buf[20 + 2] != 0 {
                     *l.lock().unwrap() = Some(Instant::now());
                 }
@@ -616,7 +790,11 @@ impl AdvertClock {
             // SAFETY: fd is ours.
             unsafe { libc::close(fd) };
         });
-        AdvertClock { last, stop, thread: Some(thread) }
+        AdvertClock {
+            last,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     fn last(&self) -> Option<Instant> {
@@ -642,19 +820,28 @@ impl Drop for AdvertClock {
 fn bench_failover() {
     let lab = Lab::new();
     let topo = &lab.topo;
-    let _pins = ["lb1", "lb2"].map(|n| Pins(lb_ctl::loader::pin_dir(&format!("lbd-{}-{n}", topo.prefix()))));
+    let _pins = ["lb1", "lb2"].map(|n| {
+        Pins(lb_ctl::loader::pin_dir(&format!(
+            "lbd-{}-{n}",
+            topo.prefix()
+        )))
+    });
     let _redis = lab.reals.map(|r| start_redis(topo, r));
     let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
     let client = topo.node(Role::Client);
     let clock = AdvertClock::start(lb2, Role::Lb1.ip());
     let mut lines = Vec::new();
     for advert in ["0.1", "1"] {
-        let yaml = |me: Role, peer: Role, prio: u8| director_yaml(&lab, me, peer, prio).replace("advert_int: 0.1", &format!("advert_int: {advert}"));
+        let yaml = |me: Role, peer: Role, prio: u8| {
+            director_yaml(&lab, me, peer, prio)
+                .replace("advert_int: 0.1", &format!("advert_int: {advert}"))
+        };
         let backup = start_lbd(topo, Role::Lb2, &yaml(Role::Lb2, Role::Lb1, 100));
         let (mut takeovers, mut kept, mut total) = (Vec::new(), 0, 0);
         for _round in 0..10 {
             let master = start_lbd(topo, Role::Lb1, &yaml(Role::Lb1, Role::Lb2, 150));
-            wait_until(Duration::from_secs(10), || has_vip(lb1) && !has_vip(lb2)).expect("lb1 MASTER");
+            wait_until(Duration::from_secs(10), || has_vip(lb1) && !has_vip(lb2))
+                .expect("lb1 MASTER");
             let mut sessions: Vec<RedisCli> = (0..4).map(|_| RedisCli::open(client)).collect();
             for (i, s) in sessions.iter_mut().enumerate() {
                 assert_eq!(s.ask(&format!("CLIENT SETNAME s{i}")), "OK");

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "lbd", about = "VRRPv3, health checks and services for the XDP balancer")]
+#[command(
+    name = "lbd",
+    about = "VRRPv3, health checks and services for the XDP balancer"
+)]
 struct Args {
     /// The YAML configuration (DESIGN.md §5).
     #[arg(short = 'f', long, default_value = "/etc/lbd/lbd.yaml")]

@@ -31,7 +31,11 @@ impl fmt::Display for ConfigError {
         if self.line == 0 {
             write!(f, "{}: {}", self.file, self.message)
         } else {
-            write!(f, "{}:{}:{}: {}", self.file, self.line, self.column, self.message)
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )
         }
     }
 }
@@ -366,9 +370,13 @@ impl TryFrom<f64> for AdvertInt {
     fn try_from(s: f64) -> Result<Self, String> {
         let centis = (s * 100.0).round();
         if !s.is_finite() || !(1.0..=4095.0).contains(&centis) {
-            return Err(format!("advert_int {s} is out of range (0.01 to 40.95 seconds)"));
+            return Err(format!(
+                "advert_int {s} is out of range (0.01 to 40.95 seconds)"
+            ));
         }
-        Ok(AdvertInt { centis: centis as u16 })
+        Ok(AdvertInt {
+            centis: centis as u16,
+        })
     }
 }
 
@@ -390,7 +398,10 @@ macro_rules! ranged_u8 {
                 if ($min..=$max).contains(&v) {
                     Ok($name(v as u8))
                 } else {
-                    Err(format!(concat!($what, " {} is out of range ({} to {})"), v, $min, $max))
+                    Err(format!(
+                        concat!($what, " {} is out of range ({} to {})"),
+                        v, $min, $max
+                    ))
                 }
             }
         }
@@ -436,7 +447,10 @@ impl TryFrom<String> for Cidr {
         if len > 32 {
             return Err(bad());
         }
-        Ok(Cidr { addr, prefix_len: len })
+        Ok(Cidr {
+            addr,
+            prefix_len: len,
+        })
     }
 }
 
@@ -605,7 +619,10 @@ impl Config {
         for vi in &self.vrrp_instances {
             let name = vi.display_name();
             if vi.interface.is_empty() {
-                return Err((format!("{name}: interface is empty"), Place::key("interface", 0)));
+                return Err((
+                    format!("{name}: interface is empty"),
+                    Place::key("interface", 0),
+                ));
             }
             let key = (vi.interface.clone(), vi.virtual_router_id.0);
             if vrids.contains(&key) {
@@ -703,16 +720,42 @@ struct Place {
 
 impl Place {
     fn key(key: &'static str, nth: usize) -> Place {
-        Place { after: None, key: Some(key), value: None, nth }
+        Place {
+            after: None,
+            key: Some(key),
+            value: None,
+            nth,
+        }
     }
     fn value(key: &'static str, value: &str, nth: usize) -> Place {
-        Place { after: None, key: Some(key), value: Some(value.into()), nth }
+        Place {
+            after: None,
+            key: Some(key),
+            value: Some(value.into()),
+            nth,
+        }
     }
     fn text(value: &str, nth: usize) -> Place {
-        Place { after: None, key: None, value: Some(value.into()), nth }
+        Place {
+            after: None,
+            key: None,
+            value: Some(value.into()),
+            nth,
+        }
     }
-    fn value_after(after: &'static str, after_nth: usize, key: &'static str, value: &str, nth: usize) -> Place {
-        Place { after: Some((after, after_nth)), key: Some(key), value: Some(value.into()), nth }
+    fn value_after(
+        after: &'static str,
+        after_nth: usize,
+        key: &'static str,
+        value: &str,
+        nth: usize,
+    ) -> Place {
+        Place {
+            after: Some((after, after_nth)),
+            key: Some(key),
+            value: Some(value.into()),
+            nth,
+        }
     }
 
     /// (line, column), both 1-based; (0, 0) if not found.
@@ -755,7 +798,8 @@ impl Place {
 
 fn holds_key(line: &str, key: &str) -> bool {
     let t = line.trim_start().trim_start_matches("- ").trim_start();
-    t.strip_prefix(key).is_some_and(|rest| rest.trim_start().starts_with(':'))
+    t.strip_prefix(key)
+        .is_some_and(|rest| rest.trim_start().starts_with(':'))
 }
 
 /// `value` appears in `line` as a whole token (not as part of 10.0.0.10).
@@ -800,7 +844,12 @@ fn refine(text: &str, line: usize, column: usize, message: &str) -> (usize, usiz
         .skip(line.saturating_sub(1))
         .take(40)
         .find_map(|(i, l)| {
-            let key = l.trim_start().trim_start_matches("- ").split(':').next()?.trim();
+            let key = l
+                .trim_start()
+                .trim_start_matches("- ")
+                .split(':')
+                .next()?
+                .trim();
             let col = l.find(key)?;
             (l.contains(':') && words.contains(&key)).then_some((i + 1, col + 1))
         })

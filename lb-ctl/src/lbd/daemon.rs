@@ -191,13 +191,19 @@ impl Daemon {
         for vs in &self.config.virtual_servers {
             for rs in &vs.real_servers {
                 if let Some(check) = rs.check() {
-                    let key = RealKey { service: vs.addr(), ip: rs.ip, port: rs.port_or(vs.port.0) };
+                    let key = RealKey {
+                        service: vs.addr(),
+                        ip: rs.ip,
+                        port: rs.port_or(vs.port.0),
+                    };
                     wanted.insert(key, (check, vs.delay_loop.0));
                 }
             }
         }
         self.checkers.retain(|key, c| {
-            let keep = wanted.get(key).is_some_and(|(check, dl)| *check == c.check && *dl == c.delay_loop);
+            let keep = wanted
+                .get(key)
+                .is_some_and(|(check, dl)| *check == c.check && *dl == c.delay_loop);
             if !keep {
                 c.task.abort();
             }
@@ -213,13 +219,21 @@ impl Daemon {
             if self.checkers.contains_key(&key) {
                 continue;
             }
-            let task = health::spawn_checker(key, check.clone(), delay_loop, self.health_tx.clone());
+            let task =
+                health::spawn_checker(key, check.clone(), delay_loop, self.health_tx.clone());
             self.status
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .health
                 .insert(key, (true, "not checked yet".into()));
-            self.checkers.insert(key, Checker { check, delay_loop, task });
+            self.checkers.insert(
+                key,
+                Checker {
+                    check,
+                    delay_loop,
+                    task,
+                },
+            );
         }
     }
 
@@ -242,7 +256,11 @@ impl Daemon {
                     }
                 }
             });
-            self.instances.push(Instance { config: vi, stop, task });
+            self.instances.push(Instance {
+                config: vi,
+                stop,
+                task,
+            });
         }
     }
 
@@ -254,7 +272,10 @@ impl Daemon {
         self.instances = keep;
         for i in stopping {
             let _ = i.stop.send(true);
-            if tokio::time::timeout(Duration::from_secs(3), i.task).await.is_err() {
+            if tokio::time::timeout(Duration::from_secs(3), i.task)
+                .await
+                .is_err()
+            {
                 log::error!("{}: did not stop in time", i.config.display_name());
             }
             let mut status = self.status.lock().unwrap_or_else(|e| e.into_inner());
@@ -267,7 +288,11 @@ impl Daemon {
         let verdict = if event.up { "UP" } else { "DOWN" };
         log::warn!(
             "real server {}:{} of {}:{} is {verdict}: {}",
-            k.ip, k.port, k.service.vip, k.service.port, event.reason
+            k.ip,
+            k.port,
+            k.service.vip,
+            k.service.port,
+            event.reason
         );
         self.health.insert(event.key, event.up);
         self.status
@@ -283,7 +308,10 @@ impl Daemon {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .vrrp
-            .insert(event.instance.clone(), (event.interface.clone(), event.state, event.priority));
+            .insert(
+                event.instance.clone(),
+                (event.interface.clone(), event.state, event.priority),
+            );
         if event.state == State::Master {
             self.attach(&[event.interface]);
         }
@@ -291,7 +319,12 @@ impl Daemon {
 
     /// The configured attach interfaces, or every VRRP interface.
     fn attach_all(&mut self) {
-        let ifaces: Vec<String> = self.config.vrrp_instances.iter().map(|vi| vi.interface.clone()).collect();
+        let ifaces: Vec<String> = self
+            .config
+            .vrrp_instances
+            .iter()
+            .map(|vi| vi.interface.clone())
+            .collect();
         self.attach(&ifaces);
     }
 
@@ -349,7 +382,11 @@ impl Daemon {
         log::info!("reloading {}", path.display());
         let needs_balancer = !config.virtual_servers.is_empty();
         self.config = config;
-        let has_balancer = self.balancer.lock().unwrap_or_else(|e| e.into_inner()).is_some();
+        let has_balancer = self
+            .balancer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some();
         if needs_balancer && !has_balancer {
             if let Err(e) = self.load_balancer() {
                 log::error!("cannot load the balancer: {e}");

@@ -189,7 +189,11 @@ async fn ask(stream: &mut TcpStream, request: &[u8], line_only: bool) -> Result<
     Ok(reply)
 }
 
-async fn http_get(stream: &mut TcpStream, target: SocketAddrV4, http: &HttpGet) -> Result<(), String> {
+async fn http_get(
+    stream: &mut TcpStream,
+    target: SocketAddrV4,
+    http: &HttpGet,
+) -> Result<(), String> {
     // HTTP/1.0 and Connection: close, so the body ends at EOF and is never
     // chunked, as keepalived's checker asks.
     let request = format!(
@@ -204,7 +208,9 @@ async fn http_get(stream: &mut TcpStream, target: SocketAddrV4, http: &HttpGet) 
     if let Some(want) = &http.digest {
         let got = md5::compute(body);
         if got.0 != want.0 {
-            return Err(format!("body digest {got:x} differs from the configured one"));
+            return Err(format!(
+                "body digest {got:x} differs from the configured one"
+            ));
         }
     }
     Ok(())
@@ -216,14 +222,20 @@ pub fn parse_http(reply: &[u8]) -> Result<(u16, &[u8]), String> {
         .windows(4)
         .position(|w| w == b"\r\n\r\n")
         .ok_or("no end of HTTP headers")?;
-    let status_line = reply[..head_end].split(|&b| b == b'\n').next().unwrap_or(b"");
+    let status_line = reply[..head_end]
+        .split(|&b| b == b'\n')
+        .next()
+        .unwrap_or(b"");
     let status_line = String::from_utf8_lossy(status_line);
     let mut words = status_line.split_whitespace();
     let version = words.next().unwrap_or("");
     let code = words.next().and_then(|c| c.parse::<u16>().ok());
     match code {
         Some(code) if version.starts_with("HTTP/1.") => Ok((code, &reply[head_end + 4..])),
-        _ => Err(format!("not an HTTP status line: `{}`", shorten(&status_line))),
+        _ => Err(format!(
+            "not an HTTP status line: `{}`",
+            shorten(&status_line)
+        )),
     }
 }
 

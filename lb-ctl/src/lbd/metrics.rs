@@ -34,7 +34,12 @@ fn state_value(s: State) -> u8 {
 pub fn render(status: &Status, maps: Option<&Maps>) -> String {
     let mut out = String::new();
     let o = &mut out;
-    header(o, "lbd_vrrp_state", "gauge", "VRRP state: 0 INIT, 1 BACKUP, 2 MASTER");
+    header(
+        o,
+        "lbd_vrrp_state",
+        "gauge",
+        "VRRP state: 0 INIT, 1 BACKUP, 2 MASTER",
+    );
     for (name, (iface, state, _)) in &status.vrrp {
         let _ = writeln!(
             o,
@@ -45,11 +50,24 @@ pub fn render(status: &Status, maps: Option<&Maps>) -> String {
     }
     header(o, "lbd_vrrp_priority", "gauge", "Our VRRP priority");
     for (name, (iface, _, prio)) in &status.vrrp {
-        let _ = writeln!(o, "lbd_vrrp_priority{{instance=\"{name}\",interface=\"{iface}\"}} {prio}");
+        let _ = writeln!(
+            o,
+            "lbd_vrrp_priority{{instance=\"{name}\",interface=\"{iface}\"}} {prio}"
+        );
     }
-    header(o, "lbd_real_server_up", "gauge", "Health check verdict: 1 up, 0 down");
+    header(
+        o,
+        "lbd_real_server_up",
+        "gauge",
+        "Health check verdict: 1 up, 0 down",
+    );
     for (key, (up, _)) in &status.health {
-        let _ = writeln!(o, "lbd_real_server_up{{{}}} {}", real_labels(key), u8::from(*up));
+        let _ = writeln!(
+            o,
+            "lbd_real_server_up{{{}}} {}",
+            real_labels(key),
+            u8::from(*up)
+        );
     }
     if let Some(maps) = maps {
         if let Err(e) = render_maps(o, maps) {
@@ -64,11 +82,21 @@ fn header(o: &mut String, name: &str, kind: &str, help: &str) {
 }
 
 fn service_labels(a: &services::ServiceAddr) -> String {
-    format!("vip=\"{}\",port=\"{}\",protocol=\"{}\"", a.vip, a.port, a.proto.name())
+    format!(
+        "vip=\"{}\",port=\"{}\",protocol=\"{}\"",
+        a.vip,
+        a.port,
+        a.proto.name()
+    )
 }
 
 fn real_labels(k: &RealKey) -> String {
-    format!("{},real=\"{}:{}\"", service_labels(&k.service), k.ip, k.port)
+    format!(
+        "{},real=\"{}:{}\"",
+        service_labels(&k.service),
+        k.ip,
+        k.port
+    )
 }
 
 fn render_maps(o: &mut String, maps: &Maps) -> crate::Result<()> {
@@ -79,7 +107,11 @@ fn render_maps(o: &mut String, maps: &Maps) -> crate::Result<()> {
         let c = stats::service(maps, s.id)?;
         service_lines.push((service_labels(&s.addr), c));
         for r in &s.reals {
-            let key = RealKey { service: s.addr, ip: r.addr, port: r.port };
+            let key = RealKey {
+                service: s.addr,
+                ip: r.addr,
+                port: r.port,
+            };
             let c = stats::real(maps, r.id)?;
             real_lines.push((real_labels(&key), c, r.weight, r.counts));
         }
@@ -94,18 +126,51 @@ fn render_maps(o: &mut String, maps: &Maps) -> crate::Result<()> {
             let _ = writeln!(o, "lbd_real_{metric}{{{labels}}} {}", pick(c));
         }
     }
-    header(o, "lbd_real_weight", "gauge", "Weight in the data plane (0 = drained)");
-    header(o, "lbd_real_active_connections", "gauge", "Active connections (lc/wlc)");
-    header(o, "lbd_real_inactive_connections", "gauge", "Inactive connections (lc/wlc)");
+    header(
+        o,
+        "lbd_real_weight",
+        "gauge",
+        "Weight in the data plane (0 = drained)",
+    );
+    header(
+        o,
+        "lbd_real_active_connections",
+        "gauge",
+        "Active connections (lc/wlc)",
+    );
+    header(
+        o,
+        "lbd_real_inactive_connections",
+        "gauge",
+        "Inactive connections (lc/wlc)",
+    );
     for (labels, _, weight, counts) in &real_lines {
         let _ = writeln!(o, "lbd_real_weight{{{labels}}} {weight}");
-        let _ = writeln!(o, "lbd_real_active_connections{{{labels}}} {}", counts.active);
-        let _ = writeln!(o, "lbd_real_inactive_connections{{{labels}}} {}", counts.inactive);
+        let _ = writeln!(
+            o,
+            "lbd_real_active_connections{{{labels}}} {}",
+            counts.active
+        );
+        let _ = writeln!(
+            o,
+            "lbd_real_inactive_connections{{{labels}}} {}",
+            counts.inactive
+        );
     }
     let entries = maps.conns.keys().filter(|k| k.is_ok()).count();
-    header(o, "lbd_conn_table_entries", "gauge", "Entries in the connection table");
+    header(
+        o,
+        "lbd_conn_table_entries",
+        "gauge",
+        "Entries in the connection table",
+    );
     let _ = writeln!(o, "lbd_conn_table_entries {entries}");
-    header(o, "lbd_conn_table_capacity", "gauge", "Size of the connection table");
+    header(
+        o,
+        "lbd_conn_table_capacity",
+        "gauge",
+        "Size of the connection table",
+    );
     let _ = writeln!(o, "lbd_conn_table_capacity {}", lb_common::MAX_CONNS);
     Ok(())
 }
@@ -116,7 +181,9 @@ const COUNTERS: [(&str, &str, Pick); 5] = [
     ("connections_total", "Connections scheduled", |c| c.conns),
     ("packets_in_total", "Packets from clients", |c| c.packets_in),
     ("bytes_in_total", "Bytes from clients", |c| c.bytes_in),
-    ("packets_out_total", "Packets to clients (NAT)", |c| c.packets_out),
+    ("packets_out_total", "Packets to clients (NAT)", |c| {
+        c.packets_out
+    }),
     ("bytes_out_total", "Bytes to clients (NAT)", |c| c.bytes_out),
 ];
 
@@ -130,7 +197,12 @@ pub async fn serve(listener: TcpListener, render: Arc<dyn Fn() -> String + Send 
         let render = render.clone();
         tokio::spawn(async move {
             let mut buf = [0u8; 2048];
-            let n = match tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buf)).await {
+            let n = match tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                stream.read(&mut buf),
+            )
+            .await
+            {
                 Ok(Ok(n)) => n,
                 _ => return,
             };

@@ -26,7 +26,10 @@ pub fn transition(vi: &VrrpInstance, state: State, priority: u8) {
 /// appended as separate words.
 pub fn spawn(script: &str, args: &[&str]) {
     let mut cmd = tokio::process::Command::new("/bin/sh");
-    cmd.arg("-c").arg(format!("{script} \"$@\"")).arg("lbd-notify").args(args);
+    cmd.arg("-c")
+        .arg(format!("{script} \"$@\""))
+        .arg("lbd-notify")
+        .args(args);
     let line = format!("{script} {}", args.join(" "));
     match cmd.spawn() {
         Ok(mut child) => {

@@ -57,19 +57,33 @@ fn desired_service(vs: &VirtualServer, health: &HealthView) -> DesiredService {
     let mut any_up = false;
     for rs in &vs.real_servers {
         let port = rs.port_or(addr.port);
-        let key = RealKey { service: addr, ip: rs.ip, port };
+        let key = RealKey {
+            service: addr,
+            ip: rs.ip,
+            port,
+        };
         let up = health.get(&key).copied().unwrap_or(true);
         any_up |= up && rs.weight > 0;
         let inhibit = rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
         if up || inhibit {
             let weight = if up { rs.weight } else { 0 };
-            reals.push(DesiredReal { ip: rs.ip, port, weight, forward });
+            reals.push(DesiredReal {
+                ip: rs.ip,
+                port,
+                weight,
+                forward,
+            });
         }
     }
     if let Some(sorry) = &vs.sorry_server {
         if !any_up {
             reals.retain(|r| !(r.ip == sorry.ip && r.port == sorry.port.0));
-            reals.push(DesiredReal { ip: sorry.ip, port: sorry.port.0, weight: 1, forward });
+            reals.push(DesiredReal {
+                ip: sorry.ip,
+                port: sorry.port.0,
+                weight: 1,
+                forward,
+            });
         }
     }
     DesiredService {
@@ -101,12 +115,20 @@ pub fn plan(current: &[Service], desired: &[DesiredService]) -> Vec<Change> {
             changes.push(Change::EditService(want.addr, want.options));
         }
         for real in &have.reals {
-            if !want.reals.iter().any(|r| r.ip == real.addr && r.port == real.port) {
+            if !want
+                .reals
+                .iter()
+                .any(|r| r.ip == real.addr && r.port == real.port)
+            {
                 changes.push(Change::DeleteReal(want.addr, real.addr, real.port));
             }
         }
         for r in &want.reals {
-            match have.reals.iter().find(|h| h.addr == r.ip && h.port == r.port) {
+            match have
+                .reals
+                .iter()
+                .find(|h| h.addr == r.ip && h.port == r.port)
+            {
                 None => changes.push(Change::AddReal(want.addr, *r)),
                 Some(h) if h.weight != r.weight || h.forward != r.forward => {
                     changes.push(Change::EditReal(want.addr, *r))
@@ -150,7 +172,11 @@ fn spec(r: &DesiredReal) -> RealSpec {
 }
 
 /// One reconcile pass: plan against the live maps, apply, report.
-pub fn reconcile(maps: &mut Maps, config: &Config, health: &HealthView) -> crate::Result<Vec<(Change, String)>> {
+pub fn reconcile(
+    maps: &mut Maps,
+    config: &Config,
+    health: &HealthView,
+) -> crate::Result<Vec<(Change, String)>> {
     let current = services::list(maps)?;
     let changes = plan(&current, &desired(config, health));
     for change in &changes {
@@ -188,7 +214,14 @@ virtual_servers:
 
     fn down(health: &mut HealthView, port: u16, ip: [u8; 4]) {
         let service = ServiceAddr::new(Ipv4Addr::new(198, 18, 0, 100), port, crate::Protocol::Tcp);
-        health.insert(RealKey { service, ip: Ipv4Addr::from(ip), port }, false);
+        health.insert(
+            RealKey {
+                service,
+                ip: Ipv4Addr::from(ip),
+                port,
+            },
+            false,
+        );
     }
 
     /// What the maps would hold after applying `desired` to nothing.
@@ -237,9 +270,18 @@ virtual_servers:
         let d = desired(&config(CONFIG), &h);
         // inhibit_on_failure (the default) keeps .21 at weight 0; .22 opted out.
         assert_eq!(d[0].reals.len(), 1);
-        assert_eq!((d[0].reals[0].ip, d[0].reals[0].weight), (Ipv4Addr::new(198, 18, 0, 21), 0));
+        assert_eq!(
+            (d[0].reals[0].ip, d[0].reals[0].weight),
+            (Ipv4Addr::new(198, 18, 0, 21), 0)
+        );
         let ips: Vec<(Ipv4Addr, u32)> = d[1].reals.iter().map(|r| (r.ip, r.weight)).collect();
-        assert_eq!(ips, [(Ipv4Addr::new(198, 18, 1, 3), 0), (Ipv4Addr::new(198, 18, 0, 30), 1)]);
+        assert_eq!(
+            ips,
+            [
+                (Ipv4Addr::new(198, 18, 1, 3), 0),
+                (Ipv4Addr::new(198, 18, 0, 30), 1)
+            ]
+        );
     }
 
     #[test]
@@ -258,14 +300,28 @@ virtual_servers:
         let after = config(&CONFIG.replace("lb_kind: tun", "lb_kind: tun\n    lb_algo: rr"));
         let changes = plan(&live, &desired(&after, &HealthView::new()));
         assert!(!changes.is_empty());
-        assert!(changes.iter().all(|c| matches!(c, Change::EditService(a, _) if a.port == 2181)), "{changes:?}");
+        assert!(
+            changes
+                .iter()
+                .all(|c| matches!(c, Change::EditService(a, _) if a.port == 2181)),
+            "{changes:?}"
+        );
 
         // Removing a service deletes it; adding a real adds just that one.
-        let after = config(&CONFIG.replace("      - { ip: 198.18.1.3, zk_ruok: {} }", "      - { ip: 198.18.1.3, zk_ruok: {} }\n      - { ip: 198.18.1.4 }"));
+        let after = config(&CONFIG.replace(
+            "      - { ip: 198.18.1.3, zk_ruok: {} }",
+            "      - { ip: 198.18.1.3, zk_ruok: {} }\n      - { ip: 198.18.1.4 }",
+        ));
         let changes = plan(&live, &desired(&after, &HealthView::new()));
         assert_eq!(changes.len(), 1);
-        assert!(matches!(&changes[0], Change::AddReal(a, r) if a.port == 2181 && r.ip == Ipv4Addr::new(198, 18, 1, 4)));
-        let only_first = config(&CONFIG[..CONFIG.find("  - vip: 198.18.0.100\n    port: 2181").unwrap()]);
+        assert!(
+            matches!(&changes[0], Change::AddReal(a, r) if a.port == 2181 && r.ip == Ipv4Addr::new(198, 18, 1, 4))
+        );
+        let only_first = config(
+            &CONFIG[..CONFIG
+                .find("  - vip: 198.18.0.100\n    port: 2181")
+                .unwrap()],
+        );
         let changes = plan(&live, &desired(&only_first, &HealthView::new()));
         assert_eq!(changes, [Change::DeleteService(live[1].addr)]);
     }

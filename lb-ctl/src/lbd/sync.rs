@@ -111,7 +111,9 @@ impl Sender {
         let mut live = HashMap::new();
         for item in maps.conns.iter() {
             let Ok((key, entry)) = item else { continue };
-            let Some(&real) = reals.get(&entry.real_id) else { continue };
+            let Some(&real) = reals.get(&entry.real_id) else {
+                continue;
+            };
             let due = match self.sent.get(&key) {
                 None => true,
                 Some(&(state, at)) => state != entry.state || now.saturating_sub(at) >= REFRESH_NS,
@@ -122,7 +124,8 @@ impl Sender {
                     vip: SocketAddrV4::new(net_to_ip(key.daddr), net_to_port(key.dport)),
                     proto: key.proto,
                     state: entry.state,
-                    idle_ms: (now.saturating_sub(entry.last_seen_ns) / 1_000_000).min(u32::MAX as u64) as u32,
+                    idle_ms: (now.saturating_sub(entry.last_seen_ns) / 1_000_000)
+                        .min(u32::MAX as u64) as u32,
                     real,
                 });
                 live.insert(key, (entry.state, now));
@@ -144,7 +147,9 @@ pub fn apply(maps: &mut Maps, entries: &[SyncEntry]) -> crate::Result<usize> {
     let mut applied = 0;
     for e in entries {
         let Some(service) = list.iter().find(|s| {
-            s.addr.vip == *e.vip.ip() && s.addr.port == e.vip.port() && s.addr.proto.number() == e.proto
+            s.addr.vip == *e.vip.ip()
+                && s.addr.port == e.vip.port()
+                && s.addr.proto.number() == e.proto
         }) else {
             continue;
         };

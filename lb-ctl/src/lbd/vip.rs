@@ -69,7 +69,11 @@ impl VipOwner {
 
     /// Ends the watchdog after a clean shutdown (every VIP removed).
     pub fn close(&self) {
-        let taken = self.watchdog.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let taken = self
+            .watchdog
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
         if let Some((mut child, stdin)) = taken {
             drop(stdin);
             let _ = child.wait();

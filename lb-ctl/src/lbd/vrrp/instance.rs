@@ -32,7 +32,8 @@ struct Link {
 
 fn resolve_link(vi: &VrrpInstance) -> Result<Link, String> {
     let ifname = &vi.interface;
-    let ifindex = netlink::interface_index(ifname).map_err(|e| format!("interface {ifname}: {e}"))?;
+    let ifindex =
+        netlink::interface_index(ifname).map_err(|e| format!("interface {ifname}: {e}"))?;
     let mac = netlink::interface_mac(ifname).map_err(|e| format!("interface {ifname}: {e}"))?;
     let local_ip = match vi.unicast_src_ip {
         Some(ip) => ip,
@@ -41,9 +42,15 @@ fn resolve_link(vi: &VrrpInstance) -> Result<Link, String> {
             .into_iter()
             .map(|(ip, _)| ip)
             .find(|ip| !vi.virtual_ipaddress.iter().any(|v| v.addr == *ip))
-            .ok_or_else(|| format!("interface {ifname} has no IPv4 address of its own to send adverts from"))?,
+            .ok_or_else(|| {
+                format!("interface {ifname} has no IPv4 address of its own to send adverts from")
+            })?,
     };
-    Ok(Link { ifindex, mac, local_ip })
+    Ok(Link {
+        ifindex,
+        mac,
+        local_ip,
+    })
 }
 
 /// Runs the instance until `stop` turns true; then resigns (priority 0)
@@ -91,7 +98,10 @@ pub async fn run(
     let actions = runner.machine.start(Instant::now().into_std());
     runner.perform(actions);
     loop {
-        let deadline = earliest(runner.machine.next_deadline().map(Instant::from_std), runner.garp_refresh_at);
+        let deadline = earliest(
+            runner.machine.next_deadline().map(Instant::from_std),
+            runner.garp_refresh_at,
+        );
         tokio::select! {
             _ = sleep_until(deadline) => {
                 let now = Instant::now();
@@ -150,14 +160,21 @@ impl Runner {
             return;
         }
         if !self.vi.unicast_peers.is_empty() && !self.vi.unicast_peers.contains(&r.src) {
-            log::debug!("{}: advert from {} who is not a unicast peer", self.name, r.src);
+            log::debug!(
+                "{}: advert from {} who is not a unicast peer",
+                self.name,
+                r.src
+            );
             return;
         }
         if r.advert.addresses != self.advert_addresses && !self.warned_mismatch {
             self.warned_mismatch = true;
             log::warn!(
                 "{}: {} advertises {:?}, we have {:?} (configs differ?)",
-                self.name, r.src, r.advert.addresses, self.advert_addresses
+                self.name,
+                r.src,
+                r.advert.addresses,
+                self.advert_addresses
             );
         }
         let actions = self.machine.on_advert(
@@ -170,7 +187,9 @@ impl Runner {
             self.last_heard = Some((r.src, r.advert.priority));
             log::info!(
                 "{}: advert from {} priority {}",
-                self.name, r.src, r.advert.priority
+                self.name,
+                r.src,
+                r.advert.priority
             );
         }
         self.perform(actions);

@@ -83,7 +83,8 @@ impl Machine {
 
     /// Skew_Time = ((256 − Priority) × Master_Adver_Interval) / 256.
     pub fn skew(&self) -> Duration {
-        let micros = (256 - self.params.priority as u64) * self.master_advert_centis as u64 * 10_000 / 256;
+        let micros =
+            (256 - self.params.priority as u64) * self.master_advert_centis as u64 * 10_000 / 256;
         Duration::from_micros(micros)
     }
 
@@ -130,7 +131,9 @@ impl Machine {
     /// Fires the timers that are due.
     pub fn on_timer(&mut self, now: Instant) -> Vec<Action> {
         match self.state {
-            State::Backup if self.master_down_at.is_some_and(|t| t <= now) => self.become_master(now),
+            State::Backup if self.master_down_at.is_some_and(|t| t <= now) => {
+                self.become_master(now)
+            }
             State::Master if self.advert_at.is_some_and(|t| t <= now) => {
                 self.advert_at = Some(now + centis(self.params.advert_centis as u32));
                 vec![Action::Send(self.params.priority)]
@@ -140,7 +143,13 @@ impl Machine {
     }
 
     /// An advertisement for our VRID (already validated) arrived.
-    pub fn on_advert(&mut self, now: Instant, src: Ipv4Addr, priority: u8, max_advert_centis: u16) -> Vec<Action> {
+    pub fn on_advert(
+        &mut self,
+        now: Instant,
+        src: Ipv4Addr,
+        priority: u8,
+        max_advert_centis: u16,
+    ) -> Vec<Action> {
         match self.state {
             State::Init => Vec::new(),
             State::Backup => {
@@ -178,7 +187,10 @@ impl Machine {
         self.state = State::Master;
         self.master_down_at = None;
         self.advert_at = Some(now + centis(self.params.advert_centis as u32));
-        vec![Action::Send(self.params.priority), Action::Enter(State::Master)]
+        vec![
+            Action::Send(self.params.priority),
+            Action::Enter(State::Master),
+        ]
     }
 
     fn become_backup(&mut self, now: Instant, master_advert_centis: u16) -> Vec<Action> {
@@ -254,7 +266,10 @@ mod tests {
     #[test]
     fn priority_owner_is_master_at_once() {
         let (mut m, t0) = machine(PRIORITY_OWNER, true);
-        assert_eq!(m.start(t0), vec![Action::Send(255), Action::Enter(State::Master)]);
+        assert_eq!(
+            m.start(t0),
+            vec![Action::Send(255), Action::Enter(State::Master)]
+        );
     }
 
     #[test]
@@ -267,7 +282,10 @@ mod tests {
         master.start(t0);
         master.on_timer(t0 + ms(4000));
         assert_eq!(master.state(), State::Master);
-        assert_eq!(master.shutdown(), vec![Action::Send(0), Action::Enter(State::Init)]);
+        assert_eq!(
+            master.shutdown(),
+            vec![Action::Send(0), Action::Enter(State::Init)]
+        );
     }
 
     #[test]
@@ -333,7 +351,10 @@ mod tests {
             m.on_advert(t0 + ms(4100), LOWER_IP, 101, 100),
             vec![Action::Enter(State::Backup)]
         );
-        assert_eq!(m.next_deadline(), Some(t0 + ms(4100) + m.master_down_interval()));
+        assert_eq!(
+            m.next_deadline(),
+            Some(t0 + ms(4100) + m.master_down_interval())
+        );
     }
 
     #[test]
@@ -341,7 +362,10 @@ mod tests {
         let (mut m, t0) = machine(100, true);
         m.start(t0);
         m.on_timer(t0 + ms(4000));
-        assert_eq!(m.on_advert(t0 + ms(4100), HIGHER_IP, 0, 100), vec![Action::Send(100)]);
+        assert_eq!(
+            m.on_advert(t0 + ms(4100), HIGHER_IP, 0, 100),
+            vec![Action::Send(100)]
+        );
         assert_eq!(m.state(), State::Master);
     }
 }

@@ -74,7 +74,10 @@ impl Advert {
         let count = b[3];
         let needed = HEADER_LEN + 4 * count as usize;
         if b.len() < needed {
-            return Err(DecodeError::Length { count, len: b.len() });
+            return Err(DecodeError::Length {
+                count,
+                len: b.len(),
+            });
         }
         // The sum over a message holding its own checksum is 0.
         if checksum(src, dst, &b[..needed]) != 0 {
@@ -188,15 +191,24 @@ mod tests {
         );
         let mut bad = b.clone();
         bad[2] = 101;
-        assert_eq!(Advert::decode(SRC, VRRP_GROUP, &bad), Err(DecodeError::Checksum));
+        assert_eq!(
+            Advert::decode(SRC, VRRP_GROUP, &bad),
+            Err(DecodeError::Checksum)
+        );
         let mut v2 = b.clone();
         v2[0] = 0x21;
-        assert_eq!(Advert::decode(SRC, VRRP_GROUP, &v2), Err(DecodeError::Version(2)));
+        assert_eq!(
+            Advert::decode(SRC, VRRP_GROUP, &v2),
+            Err(DecodeError::Version(2))
+        );
         assert!(matches!(
             Advert::decode(SRC, VRRP_GROUP, &b[..10]),
             Err(DecodeError::Length { .. })
         ));
-        assert_eq!(Advert::decode(SRC, VRRP_GROUP, &b[..3]), Err(DecodeError::TooShort(3)));
+        assert_eq!(
+            Advert::decode(SRC, VRRP_GROUP, &b[..3]),
+            Err(DecodeError::TooShort(3))
+        );
     }
 
     #[test]

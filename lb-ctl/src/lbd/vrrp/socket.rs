@@ -28,7 +28,13 @@ fn check(rc: libc::c_int, what: &str) -> io::Result<()> {
     Ok(())
 }
 
-fn setsockopt<T>(fd: &OwnedFd, level: libc::c_int, name: libc::c_int, value: &T, what: &str) -> io::Result<()> {
+fn setsockopt<T>(
+    fd: &OwnedFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+    what: &str,
+) -> io::Result<()> {
     // SAFETY: value points to a live T of the size we pass.
     let rc = unsafe {
         libc::setsockopt(
@@ -71,13 +77,31 @@ impl VrrpSocket {
         let mut name = [0u8; libc::IFNAMSIZ];
         let len = ifname.len().min(libc::IFNAMSIZ - 1);
         name[..len].copy_from_slice(&ifname.as_bytes()[..len]);
-        setsockopt(&fd, libc::SOL_SOCKET, libc::SO_BINDTODEVICE, &name, "SO_BINDTODEVICE")?;
+        setsockopt(
+            &fd,
+            libc::SOL_SOCKET,
+            libc::SO_BINDTODEVICE,
+            &name,
+            "SO_BINDTODEVICE",
+        )?;
         let one: libc::c_int = 1;
         setsockopt(&fd, libc::IPPROTO_IP, libc::IP_HDRINCL, &one, "IP_HDRINCL")?;
         let zero: libc::c_int = 0;
-        setsockopt(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, &zero, "IP_MULTICAST_LOOP")?;
+        setsockopt(
+            &fd,
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_LOOP,
+            &zero,
+            "IP_MULTICAST_LOOP",
+        )?;
         let ttl: libc::c_int = VRRP_TTL as libc::c_int;
-        setsockopt(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL, &ttl, "IP_MULTICAST_TTL")?;
+        setsockopt(
+            &fd,
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_TTL,
+            &ttl,
+            "IP_MULTICAST_TTL",
+        )?;
         if multicast {
             let mreq = libc::ip_mreqn {
                 imr_multiaddr: libc::in_addr {
@@ -86,8 +110,20 @@ impl VrrpSocket {
                 imr_address: libc::in_addr { s_addr: 0 },
                 imr_ifindex: ifindex as libc::c_int,
             };
-            setsockopt(&fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &mreq, "IP_ADD_MEMBERSHIP")?;
-            setsockopt(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &mreq, "IP_MULTICAST_IF")?;
+            setsockopt(
+                &fd,
+                libc::IPPROTO_IP,
+                libc::IP_ADD_MEMBERSHIP,
+                &mreq,
+                "IP_ADD_MEMBERSHIP",
+            )?;
+            setsockopt(
+                &fd,
+                libc::IPPROTO_IP,
+                libc::IP_MULTICAST_IF,
+                &mreq,
+                "IP_MULTICAST_IF",
+            )?;
         }
         // SAFETY: the OwnedFd stays valid and unreplaced while the AsyncFd
         // owns it.
@@ -147,7 +183,9 @@ impl VrrpSocket {
 fn parse(packet: &[u8]) -> Result<Received, String> {
     let (src, dst, ttl, body) = split_ipv4(packet).ok_or("not an IPv4 VRRP packet")?;
     if ttl != VRRP_TTL {
-        return Err(format!("from {src}: TTL {ttl}, want 255 (sent from another subnet?)"));
+        return Err(format!(
+            "from {src}: TTL {ttl}, want 255 (sent from another subnet?)"
+        ));
     }
     let advert = Advert::decode(src, dst, body).map_err(|e| format!("from {src}: {e}"))?;
     Ok(Received { src, dst, advert })
