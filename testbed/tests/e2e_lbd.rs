@@ -874,3 +874,71 @@ fn bench_failover() {
         println!("{line}");
     }
 }
+
+#[test]
+fn a_link_down_is_a_fault_with_notify_scripts_and_the_backup_takes_over() {
+    let topo = topology();
+    let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
+    let events = topo.log_dir().join("notify-events");
+    let script = write_file(
+        &topo,
+        "notify.sh",
+        &format!("#!/bin/sh\necho \"$@\" >> {}\n", events.display()),
+    );
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let fault_mark = topo.log_dir().join("fault-mark");
+    let extra = format!(
+        "    notify: {}\n    notify_fault: \"echo fault >> {}\"\n",
+        script.display(),
+        fault_mark.display()
+    );
+    let master = start_lbd(&topo, Role::Lb1, &vrrp_yaml(150, "0.1", &extra));
+    let _backup = start_lbd(&topo, Role::Lb2, &vrrp_yaml(100, "0.1", ""));
+    wait_until(Duration::from_secs(3), || has_vip(lb1)).expect("lb1 MASTER");
+
+    lb1.run(&["ip", "link", "set", "eth0", "down"]).unwrap();
+    wait_until(Duration::from_secs(3), || has_vip(lb2)).expect("lb2 takes over");
+    master
+        .wait_for_output("VI_1: entering FAULT state", Duration::from_secs(2))
+        .unwrap();
+    assert!(!has_vip(lb1));
+
+    lb1.run(&["ip", "link", "set", "eth0", "up"]).unwrap();
+    wait_until(Duration::from_secs(5), || has_vip(lb1) && !has_vip(lb2))
+        .expect("lb1 back and preempting");
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+    wait_until(Duration::from_secs(2), || {
+        read(&events).lines().count() >= 5
+    })
+    .expect("notify ran for each transition");
+    let lines: Vec<String> = read(&events).lines().map(String::from).collect();
+    assert_eq!(
+        lines,
+        [
+            "INSTANCE VI_1 BACKUP 150",
+            "INSTANCE VI_1 MASTER 150",
+            "INSTANCE VI_1 FAULT 150",
+            "INSTANCE VI_1 BACKUP 150",
+            "INSTANCE VI_1 MASTER 150",
+        ]
+    );
+    assert_eq!(read(&fault_mark), "fault\n");
+}
+
+#[test]
+fn unicast_peers_replace_multicast() {
+    let topo = topology();
+    let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
+    let peers = |peer: Role| format!("    unicast_peers: [{}]\n", peer.ip());
+    let master = start_lbd(&topo, Role::Lb1, &vrrp_yaml(150, "0.1", &peers(Role::Lb2)));
+    let backup = start_lbd(&topo, Role::Lb2, &vrrp_yaml(100, "0.1", &peers(Role::Lb1)));
+    wait_until(Duration::from_secs(3), || has_vip(lb1)).expect("lb1 MASTER");
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(
+        !has_vip(lb2),
+        "lb2 heard the unicast adverts: {}",
+        backup.output().unwrap()
+    );
+    sigkill(&master);
+    wait_until(Duration::from_secs(3), || has_vip(lb2) && !has_vip(lb1)).expect("lb2 takes over");
+}

@@ -169,7 +169,13 @@ impl Daemon {
             .find(|ip| !vi.virtual_ipaddress.iter().any(|v| v.addr == *ip))
     }
 
+    /// Next-hop resolution may wait for ARP (up to a second): done with
+    /// block_in_place so the VRRP tasks keep their timers meanwhile.
     fn reconcile(&mut self) {
+        tokio::task::block_in_place(|| self.reconcile_now());
+    }
+
+    fn reconcile_now(&mut self) {
         let mut guard = self.balancer.lock().unwrap_or_else(|e| e.into_inner());
         let Some(balancer) = guard.as_mut() else {
             return;

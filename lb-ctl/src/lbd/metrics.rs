@@ -27,6 +27,7 @@ fn state_value(s: State) -> u8 {
         State::Init => 0,
         State::Backup => 1,
         State::Master => 2,
+        State::Fault => 3,
     }
 }
 
@@ -38,7 +39,7 @@ pub fn render(status: &Status, maps: Option<&Maps>) -> String {
         o,
         "lbd_vrrp_state",
         "gauge",
-        "VRRP state: 0 INIT, 1 BACKUP, 2 MASTER",
+        "VRRP state: 0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT",
     );
     for (name, (iface, state, _)) in &status.vrrp {
         let _ = writeln!(

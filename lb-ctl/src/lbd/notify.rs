@@ -10,6 +10,7 @@ pub fn transition(vi: &VrrpInstance, state: State, priority: u8) {
     let specific = match state {
         State::Master => vi.notify_master.as_deref(),
         State::Backup => vi.notify_backup.as_deref(),
+        State::Fault => vi.notify_fault.as_deref(),
         State::Init => None,
     };
     if let Some(script) = specific {

@@ -95,8 +95,8 @@ pub async fn run(
         runner.vi.priority.0,
         runner.vi.advert_int.duration()
     );
-    let actions = runner.machine.start(Instant::now().into_std());
-    runner.perform(actions);
+    let mut link_check = tokio::time::interval(LINK_CHECK);
+    let mut link_up = None;
     loop {
         let deadline = earliest(
             runner.machine.next_deadline().map(Instant::from_std),
@@ -117,12 +117,55 @@ pub async fn run(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
+            _ = link_check.tick() => {
+                let up = link_is_up(&runner.vi.interface);
+                if link_up != Some(up) {
+                    link_up = Some(up);
+                    let now = Instant::now().into_std();
+                    let actions = if up { runner.machine.start(now) } else { runner.machine.fault() };
+                    if !up {
+                        log::warn!("{}: {} is down", runner.name, runner.vi.interface);
+                    }
+                    runner.perform(actions);
+                }
+            }
             _ = stop.changed() => break,
         }
     }
     let actions = runner.machine.shutdown();
     runner.perform(actions);
     Ok(())
+}
+
+/// How often the interface's state is polled (FAULT detection).
+const LINK_CHECK: Duration = Duration::from_millis(100);
+
+/// IFF_UP and IFF_RUNNING (carrier) on `ifname`, from SIOCGIFFLAGS.
+fn link_is_up(ifname: &str) -> bool {
+    // SAFETY: a plain datagram socket for the ioctl, closed below.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return false;
+    }
+    // SAFETY: ifreq is plain data; zero is a valid start.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req
+        .ifr_name
+        .iter_mut()
+        .zip(ifname.bytes().take(libc::IFNAMSIZ - 1))
+    {
+        *dst = src as libc::c_char;
+    }
+    // SAFETY: req is a valid ifreq naming the interface.
+    let rc = unsafe { libc::ioctl(fd, libc::SIOCGIFFLAGS, &mut req) };
+    // SAFETY: fd is ours.
+    unsafe { libc::close(fd) };
+    if rc < 0 {
+        return false;
+    }
+    // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+    let flags = unsafe { req.ifr_ifru.ifru_flags } as libc::c_int;
+    flags & libc::IFF_UP != 0 && flags & libc::IFF_RUNNING != 0
 }
 
 fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
@@ -236,7 +279,7 @@ impl Runner {
                 self.garp_refresh_at = (!self.vi.garp_master_refresh.0.is_zero())
                     .then(|| Instant::now() + self.vi.garp_master_refresh.0);
             }
-            State::Backup | State::Init => {
+            State::Backup | State::Init | State::Fault => {
                 self.garp_refresh_at = None;
                 for vip in &self.vi.virtual_ipaddress {
                     if let Err(e) = self.vips.del(&self.vi.interface, vip) {

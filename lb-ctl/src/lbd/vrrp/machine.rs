@@ -13,6 +13,8 @@ pub enum State {
     Init,
     Backup,
     Master,
+    /// The interface is down (keepalived's FAULT): no VIPs, no adverts.
+    Fault,
 }
 
 impl State {
@@ -21,6 +23,7 @@ impl State {
             State::Init => "INIT",
             State::Backup => "BACKUP",
             State::Master => "MASTER",
+            State::Fault => "FAULT",
         }
     }
 }
@@ -96,7 +99,7 @@ impl Machine {
     /// When `on_timer` next has work to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         match self.state {
-            State::Init => None,
+            State::Init | State::Fault => None,
             State::Backup => self.master_down_at,
             State::Master => self.advert_at,
         }
@@ -128,6 +131,18 @@ impl Machine {
         actions
     }
 
+    /// The interface went down: stop everything until it is back (then
+    /// `start` again). Nothing is sent: the link cannot carry it.
+    pub fn fault(&mut self) -> Vec<Action> {
+        if self.state == State::Fault {
+            return Vec::new();
+        }
+        self.state = State::Fault;
+        self.master_down_at = None;
+        self.advert_at = None;
+        vec![Action::Enter(State::Fault)]
+    }
+
     /// Fires the timers that are due.
     pub fn on_timer(&mut self, now: Instant) -> Vec<Action> {
         match self.state {
@@ -151,7 +166,7 @@ impl Machine {
         max_advert_centis: u16,
     ) -> Vec<Action> {
         match self.state {
-            State::Init => Vec::new(),
+            State::Init | State::Fault => Vec::new(),
             State::Backup => {
                 if priority == PRIORITY_RESIGN {
                     self.master_down_at = Some(now + self.skew());
@@ -355,6 +370,19 @@ mod tests {
             m.next_deadline(),
             Some(t0 + ms(4100) + m.master_down_interval())
         );
+    }
+
+    #[test]
+    fn a_fault_silences_the_instance_until_it_starts_again() {
+        let (mut m, t0) = machine(100, true);
+        m.start(t0);
+        m.on_timer(t0 + ms(4000));
+        assert_eq!(m.fault(), vec![Action::Enter(State::Fault)]);
+        assert!(m.fault().is_empty());
+        assert_eq!(m.next_deadline(), None);
+        assert!(m.on_advert(t0 + ms(4100), HIGHER_IP, 200, 100).is_empty());
+        assert!(m.on_timer(t0 + ms(9000)).is_empty());
+        assert_eq!(m.start(t0 + ms(9000)), vec![Action::Enter(State::Backup)]);
     }
 
     #[test]
