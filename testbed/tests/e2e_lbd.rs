@@ -404,6 +404,19 @@ fn health_checks_drain_a_dead_real_server_and_bring_it_back() {
     assert_eq!(answers, ["rs1"; 4], "new connections avoid the dead server");
     let log = lbd.output().unwrap();
     assert!(log.contains(&format!("real server {}:{ECHO_PORT} of {VIP}:{ECHO_PORT} is DOWN: tcp_check failed 2 time(s) in a row", Role::Rs2.ip())), "{log}");
+    // lbctl reads the verdicts from lbd's health file.
+    let health = lb_ctl::lbd::health_file::read(&lb_ctl::lbd::health_file::path(&lab.instance()));
+    let verdict = |role: Role| {
+        health
+            .iter()
+            .find(|(k, _)| k.ip == role.ip())
+            .map(|(_, v)| v.0)
+    };
+    assert_eq!(
+        (verdict(Role::Rs1), verdict(Role::Rs2)),
+        (Some(true), Some(false)),
+        "{health:?}"
+    );
 
     // It comes back: weight 1 again.
     let _rs2 = echo(topo, Role::Rs2);

@@ -4,6 +4,7 @@
 
 use super::config::{Config, HealthCheck, VrrpInstance, XdpModeName};
 use super::health::{self, HealthEvent, RealKey};
+use super::health_file;
 use super::metrics::{self, Shared, Status};
 use super::reconcile::{self, HealthView};
 use super::vip::VipOwner;
@@ -128,6 +129,7 @@ async fn main_loop(opts: Options, config: Config, vips: Arc<VipOwner>) -> anyhow
         c.task.abort();
     }
     d.stop_instances(|_| true).await;
+    let _ = std::fs::remove_file(health_file::path(&d.config.global_defs.instance));
     Ok(())
 }
 
@@ -241,6 +243,7 @@ impl Daemon {
                 },
             );
         }
+        self.write_health_file();
     }
 
     fn sync_instances(&mut self) {
@@ -306,7 +309,22 @@ impl Daemon {
             .unwrap_or_else(|e| e.into_inner())
             .health
             .insert(event.key, (event.up, event.reason));
+        self.write_health_file();
         self.reconcile();
+    }
+
+    /// Publishes the verdicts for `lbctl -L -n` (see health_file).
+    fn write_health_file(&self) {
+        let verdicts = self
+            .status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .health
+            .clone();
+        let path = health_file::path(&self.config.global_defs.instance);
+        if let Err(e) = health_file::write(&path, &verdicts) {
+            log::warn!("cannot write {}: {e}", path.display());
+        }
     }
 
     fn on_state(&mut self, event: StateEvent) {

@@ -4,6 +4,7 @@ pub mod config;
 pub mod daemon;
 pub mod garp;
 pub mod health;
+pub mod health_file;
 pub mod logging;
 pub mod metrics;
 pub mod notify;
