@@ -128,6 +128,13 @@ pub fn parse_scan(argv: &[Bytes], cursor_at: usize, allow_type: bool) -> Result<
     Ok(o)
 }
 
+/// The positions one HSCAN/SSCAN/ZSCAN call covers, and the next cursor.
+/// Small encodings (listpack, intset) are returned whole, as Redis does.
+pub fn scan_window(o: &ScanOpts, len: usize, whole: bool) -> (std::ops::Range<usize>, usize) {
+    let (from, to) = if whole { (0, len) } else { (o.cursor.min(len), o.cursor.saturating_add(o.count).min(len)) };
+    (from..to, if to >= len { 0 } else { to })
+}
+
 /// Writes `[next-cursor, [items...]]`.
 pub fn reply_scan(ctx: &mut Ctx, next: usize, items: &[Sds]) {
     ctx.out.array(2);

@@ -1,6 +1,6 @@
 //! Hash commands.
 
-use super::generic::{parse_scan, reply_scan};
+use super::generic::{parse_scan, reply_scan, scan_window};
 use super::{err, eq_ic, int_arg, is_hash, Ctx, CmdResult};
 use crate::db::Access;
 use crate::types::hash::Hash;
@@ -79,23 +79,11 @@ pub fn hmget(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn hdel(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let Some(h) = ctx.get_hash(&argv[1], Access::Write)? else {
-        ctx.out.int(0);
-        return Ok(());
-    };
-    let n = argv[2..].iter().filter(|f| h.remove(f)).count();
-    if n > 0 {
-        ctx.delete_if_empty(&argv[1]);
-        ctx.modified(&argv[1]);
-    }
-    ctx.out.int(n as i64);
-    Ok(())
+    super::remove_members(ctx, argv, Ctx::get_hash, |h: &mut Box<Hash>, f| h.remove(f))
 }
 
 pub fn hlen(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let n = ctx.get_hash(&argv[1], Access::Read)?.map_or(0, |h| h.map.len());
-    ctx.out.int(n as i64);
-    Ok(())
+    super::reply_len(ctx, &argv[1], is_hash)
 }
 
 pub fn hstrlen(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -255,15 +243,15 @@ pub fn hscan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if let Some(h) = ctx.get_hash(&argv[1], Access::Read)? {
         let len = h.map.len();
         // Small (listpack) hashes are returned whole, as Redis does.
-        let (from, to) = if h.listpack { (0, len) } else { (o.cursor.min(len), o.cursor.saturating_add(o.count).min(len)) };
-        for i in from..to {
+        let (window, after) = scan_window(&o, len, h.listpack);
+        for i in window {
             let (f, v) = h.map.get_index(i).expect("in range");
             if o.pattern.as_ref().is_none_or(|p| glob_match(p, f, false)) {
                 items.push(f.clone());
                 items.push(v.clone());
             }
         }
-        next = if to >= len { 0 } else { to };
+        next = after;
     }
     reply_scan(ctx, next, &items);
     Ok(())

@@ -94,16 +94,7 @@ fn pop_generic(ctx: &mut Ctx, argv: &[Bytes], left: bool) -> CmdResult {
     if argv.len() > 3 {
         return Err(err(format!("ERR wrong number of arguments for '{}' command", if left { "lpop" } else { "rpop" })));
     }
-    let count = match argv.get(2) {
-        Some(c) => {
-            let n = int_arg(c)?;
-            if n < 0 {
-                return Err(err("ERR value is out of range, must be positive"));
-            }
-            Some(n as usize)
-        }
-        None => None,
-    };
+    let count = super::optional_count(argv.get(2))?;
     let db = ctx.db();
     if list_mut(ctx.store, db, &argv[1], ctx.now)?.is_none() {
         if count.is_some() {
@@ -133,9 +124,7 @@ pub fn rpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn llen(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let n = ctx.get_list(&argv[1], Access::Read)?.map_or(0, |l| l.len());
-    ctx.out.int(n as i64);
-    Ok(())
+    super::reply_len(ctx, &argv[1], super::is_list)
 }
 
 pub fn lrange(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -408,14 +397,9 @@ fn reply_key_items(out: &mut Reply, key: &[u8], items: &[Sds]) {
     out.bulks(items.iter());
 }
 
-/// First key (in order) that holds a non-empty list.
+/// First key (in order) that holds a list (lists are never empty).
 fn first_nonempty(ctx: &mut Ctx, keys: &[Sds]) -> Result<Option<Sds>, CmdError> {
-    for k in keys {
-        if ctx.get_list(k, Access::Write)?.is_some() {
-            return Ok(Some(k.clone()));
-        }
-    }
-    Ok(None)
+    super::first_existing(ctx, keys, super::is_list)
 }
 
 pub fn lmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {

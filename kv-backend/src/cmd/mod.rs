@@ -66,6 +66,20 @@ pub fn eq_ic(a: &[u8], b: &str) -> bool {
     a.eq_ignore_ascii_case(b.as_bytes())
 }
 
+/// The optional non-negative COUNT of LPOP/RPOP/SPOP/ZPOPMIN/ZPOPMAX.
+pub fn optional_count(arg: Option<&Bytes>) -> Result<Option<usize>, CmdError> {
+    match arg {
+        None => Ok(None),
+        Some(c) => {
+            let n = int_arg(c)?;
+            if n < 0 {
+                return Err(err("ERR value is out of range, must be positive"));
+            }
+            Ok(Some(n as usize))
+        }
+    }
+}
+
 /// A blocking command that found nothing: where the connection should wait.
 #[derive(Debug)]
 pub struct Blocked {
@@ -219,6 +233,51 @@ impl Ctx<'_> {
         self.store.blocking.block(self.client.id, w);
         self.client.blocked = Some(Blocked { rx, nil_is_bulk, timeout });
     }
+}
+
+/// The first key, in order, that holds a value of the wanted type
+/// (LMPOP, ZMPOP, BLPOP...). WRONGTYPE if a key holds another type.
+pub fn first_existing(ctx: &mut Ctx, keys: &[Sds], is_type: fn(&Value) -> bool) -> Result<Option<Sds>, CmdError> {
+    for k in keys {
+        if ctx.check_type(k, is_type)? {
+            return Ok(Some(k.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// LLEN/HLEN/SCARD/ZCARD: the element count, 0 for a missing key.
+pub fn reply_len(ctx: &mut Ctx, key: &[u8], is_type: fn(&Value) -> bool) -> CmdResult {
+    let n = match ctx.lookup(key, Access::Read) {
+        None => 0,
+        Some(e) if is_type(&e.val) => e.val.element_count(),
+        Some(_) => return Err(wrongtype()),
+    };
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// A typed key getter such as [`Ctx::get_set`].
+pub type Getter<'c, T> = for<'b> fn(&'b mut Ctx<'c>, &[u8], Access) -> Result<Option<&'b mut T>, CmdError>;
+
+/// HDEL/SREM/ZREM: removes members, deletes the key once empty, replies
+/// with how many were removed.
+pub fn remove_members<'c, T>(
+    ctx: &mut Ctx<'c>,
+    argv: &[Bytes],
+    get: Getter<'c, T>,
+    remove: fn(&mut T, &[u8]) -> bool,
+) -> CmdResult {
+    let n = match get(ctx, &argv[1], Access::Write)? {
+        None => 0,
+        Some(c) => argv[2..].iter().filter(|m| remove(c, m)).count(),
+    };
+    if n > 0 {
+        ctx.delete_if_empty(&argv[1]);
+        ctx.modified(&argv[1]);
+    }
+    ctx.out.int(n as i64);
+    Ok(())
 }
 
 pub fn is_string(v: &Value) -> bool {

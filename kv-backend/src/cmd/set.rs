@@ -1,6 +1,6 @@
 //! Set commands, including the algebra and its STORE forms.
 
-use super::generic::{parse_scan, reply_scan};
+use super::generic::{parse_scan, reply_scan, scan_window};
 use super::hash::distinct_indexes;
 use super::{err, eq_ic, int_arg, Ctx, CmdError, CmdResult};
 use crate::db::Access;
@@ -29,23 +29,11 @@ pub fn sadd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn srem(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let Some(s) = ctx.get_set(&argv[1], Access::Write)? else {
-        ctx.out.int(0);
-        return Ok(());
-    };
-    let n = argv[2..].iter().filter(|m| s.remove(m)).count();
-    if n > 0 {
-        ctx.delete_if_empty(&argv[1]);
-        ctx.modified(&argv[1]);
-    }
-    ctx.out.int(n as i64);
-    Ok(())
+    super::remove_members(ctx, argv, Ctx::get_set, |s: &mut Box<Set>, m| s.remove(m))
 }
 
 pub fn scard(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let n = ctx.get_set(&argv[1], Access::Read)?.map_or(0, |s| s.len());
-    ctx.out.int(n as i64);
-    Ok(())
+    super::reply_len(ctx, &argv[1], super::is_set)
 }
 
 pub fn sismember(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -101,16 +89,7 @@ pub fn spop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if argv.len() > 3 {
         return Err(err(super::SYNTAX));
     }
-    let count = match argv.get(2) {
-        Some(c) => {
-            let n = int_arg(c)?;
-            if n < 0 {
-                return Err(err("ERR value is out of range, must be positive"));
-            }
-            Some(n as usize)
-        }
-        None => None,
-    };
+    let count = super::optional_count(argv.get(2))?;
     let popped: Option<Vec<Sds>> = match ctx.get_set(&argv[1], Access::Write)? {
         None => None,
         Some(s) => {
@@ -297,14 +276,14 @@ pub fn sscan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if let Some(s) = ctx.get_set(&argv[1], Access::Read)? {
         let len = s.len();
         let whole = matches!(**s, Set::Intset(_));
-        let (from, to) = if whole { (0, len) } else { (o.cursor.min(len), o.cursor.saturating_add(o.count).min(len)) };
-        for i in from..to {
+        let (window, after) = scan_window(&o, len, whole);
+        for i in window {
             let m = s.at(i);
             if o.pattern.as_ref().is_none_or(|p| glob_match(p, &m, false)) {
                 items.push(m);
             }
         }
-        next = if to >= len { 0 } else { to };
+        next = after;
     }
     reply_scan(ctx, next, &items);
     Ok(())

@@ -13,6 +13,12 @@ pub struct Harness {
     pub now: i64,
 }
 
+impl Default for Harness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Harness {
     pub fn new() -> Harness {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();

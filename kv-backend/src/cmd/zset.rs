@@ -2,7 +2,7 @@
 //! removal by range, pops (blocking too), set algebra with WEIGHTS and
 //! AGGREGATE, random members and ZSCAN.
 
-use super::generic::{parse_scan, reply_scan};
+use super::generic::{parse_scan, reply_scan, scan_window};
 use super::hash::distinct_indexes;
 use super::list::parse_mpop;
 use super::{err, eq_ic, float_arg, int_arg, timeout_arg, Ctx, CmdError, CmdResult, SYNTAX};
@@ -199,23 +199,11 @@ pub fn zincrby(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn zrem(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let Some(z) = ctx.get_zset(&argv[1], Access::Write)? else {
-        ctx.out.int(0);
-        return Ok(());
-    };
-    let n = argv[2..].iter().filter(|m| z.remove(m)).count();
-    if n > 0 {
-        ctx.delete_if_empty(&argv[1]);
-        ctx.modified(&argv[1]);
-    }
-    ctx.out.int(n as i64);
-    Ok(())
+    super::remove_members(ctx, argv, Ctx::get_zset, |z: &mut Box<ZSet>, m| z.remove(m))
 }
 
 pub fn zcard(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let n = ctx.get_zset(&argv[1], Access::Read)?.map_or(0, |z| z.len());
-    ctx.out.int(n as i64);
-    Ok(())
+    super::reply_len(ctx, &argv[1], super::is_zset)
 }
 
 pub fn zscore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -486,16 +474,7 @@ fn pop_cmd(ctx: &mut Ctx, argv: &[Bytes], min: bool) -> CmdResult {
     if argv.len() > 3 {
         return Err(err(SYNTAX));
     }
-    let count = match argv.get(2) {
-        Some(c) => {
-            let n = int_arg(c)?;
-            if n < 0 {
-                return Err(err("ERR value is out of range, must be positive"));
-            }
-            Some(n as usize)
-        }
-        None => None,
-    };
+    let count = super::optional_count(argv.get(2))?;
     let items = zset_pop(ctx.store, ctx.client.db, &argv[1], min, count.unwrap_or(1), ctx.now)?.unwrap_or_default();
     if !items.is_empty() {
         ctx.modified(&argv[1]);
@@ -520,12 +499,7 @@ pub fn zpopmax(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 fn first_nonempty(ctx: &mut Ctx, keys: &[Sds]) -> Result<Option<Sds>, CmdError> {
-    for k in keys {
-        if ctx.get_zset(k, Access::Write)?.is_some() {
-            return Ok(Some(k.clone()));
-        }
-    }
-    Ok(None)
+    super::first_existing(ctx, keys, super::is_zset)
 }
 
 pub fn zmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -804,17 +778,17 @@ pub fn zscan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let mut next = 0;
     if let Some(z) = ctx.get_zset(&argv[1], Access::Read)? {
         let len = z.len();
-        let (from, to) = if z.listpack { (0, len) } else { (o.cursor.min(len), o.cursor.saturating_add(o.count).min(len)) };
-        if from < to {
-            let first = z.list.by_rank(from).expect("in range");
-            for (m, s) in z.walk(first, to - from, false) {
+        let (window, after) = scan_window(&o, len, z.listpack);
+        if !window.is_empty() {
+            let first = z.list.by_rank(window.start).expect("in range");
+            for (m, s) in z.walk(first, window.len(), false) {
                 if o.pattern.as_ref().is_none_or(|p| glob_match(p, &m, false)) {
                     items.push(m);
                     items.push(Sds::from_slice(crate::util::fmt_double(s).as_bytes()));
                 }
             }
         }
-        next = if to >= len { 0 } else { to };
+        next = after;
     }
     reply_scan(ctx, next, &items);
     Ok(())
