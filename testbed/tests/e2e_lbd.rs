@@ -720,6 +720,15 @@ fn sessions_survive_a_master_kill(kind: &'static str) {
     wait_until(Duration::from_secs(3), || has_vip(lb2)).expect("lb2 takes over");
     let takeover = started.elapsed();
     wait_until(Duration::from_secs(1), || !has_vip(lb1)).expect("one VIP holder");
+    // The gratuitous ARPs moved the client's neighbour entry to lb2.
+    let lb2_mac = lb2.mac("eth0").unwrap().to_string();
+    wait_until(Duration::from_secs(1), || {
+        client
+            .run(&["ip", "neigh", "show", &VIP.to_string()])
+            .unwrap()
+            .contains(&lb2_mac)
+    })
+    .expect("the client's ARP entry for the VIP points at lb2");
     let kept = sessions
         .iter_mut()
         .enumerate()

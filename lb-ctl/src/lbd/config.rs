@@ -146,6 +146,10 @@ pub struct VrrpInstance {
     /// Gratuitous ARPs sent on becoming MASTER (keepalived default 5).
     #[serde(default = "five")]
     pub garp_master_repeat: u32,
+    /// Seconds after becoming MASTER before a second round of gratuitous
+    /// ARPs (keepalived default 5); 0 = none.
+    #[serde(default = "five_seconds")]
+    pub garp_master_delay: Seconds,
     /// Seconds between repeated gratuitous ARP rounds while MASTER; 0 = off.
     #[serde(default)]
     pub garp_master_refresh: Seconds,

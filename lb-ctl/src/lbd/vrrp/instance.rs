@@ -276,8 +276,16 @@ impl Runner {
                     }
                 }
                 self.send_garps();
-                self.garp_refresh_at = (!self.vi.garp_master_refresh.0.is_zero())
-                    .then(|| Instant::now() + self.vi.garp_master_refresh.0);
+                // keepalived's second burst after garp_master_delay, then
+                // one every garp_master_refresh.
+                let delay = self.vi.garp_master_delay.0;
+                self.garp_refresh_at =
+                    (!delay.is_zero())
+                        .then(|| Instant::now() + delay)
+                        .or_else(|| {
+                            (!self.vi.garp_master_refresh.0.is_zero())
+                                .then(|| Instant::now() + self.vi.garp_master_refresh.0)
+                        });
             }
             State::Backup | State::Init | State::Fault => {
                 self.garp_refresh_at = None;
@@ -309,7 +317,8 @@ impl Runner {
     fn refresh_garp(&mut self, now: Instant) {
         if self.garp_refresh_at.is_some_and(|t| t <= now) {
             self.send_garps();
-            self.garp_refresh_at = Some(now + self.vi.garp_master_refresh.0);
+            let refresh = self.vi.garp_master_refresh.0;
+            self.garp_refresh_at = (!refresh.is_zero()).then(|| now + refresh);
         }
     }
 }
