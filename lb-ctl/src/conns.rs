@@ -166,6 +166,43 @@ fn in_use_reals(maps: &Maps) -> Result<Vec<u32>> {
     Ok(ids)
 }
 
+/// Forgets every connection, NAT translation and persistence template of
+/// the given real servers, so that their slots can be reused without old
+/// flows landing on a new server. Returns how many connections went.
+pub fn purge_reals(maps: &mut Maps, real_ids: &[u32]) -> Result<usize> {
+    let conns: Vec<FlowKey> = maps
+        .conns
+        .iter()
+        .filter_map(|item| item.ok())
+        .filter(|(_, e)| real_ids.contains(&e.real_id))
+        .map(|(k, _)| k)
+        .collect();
+    for key in &conns {
+        let _ = maps.conns.remove(key);
+    }
+    let replies: Vec<FlowKey> = maps
+        .nat_replies
+        .iter()
+        .filter_map(|item| item.ok())
+        .filter(|(_, r)| real_ids.contains(&r.real_id))
+        .map(|(k, _)| k)
+        .collect();
+    for key in &replies {
+        let _ = maps.nat_replies.remove(key);
+    }
+    let templates: Vec<_> = maps
+        .persist
+        .iter()
+        .filter_map(|item| item.ok())
+        .filter(|(_, p)| real_ids.contains(&p.real_id))
+        .map(|(k, _)| k)
+        .collect();
+    for key in &templates {
+        let _ = maps.persist.remove(key);
+    }
+    Ok(conns.len())
+}
+
 /// `ipvsadm --set tcp tcpfin udp`: 0 leaves a value unchanged.
 pub fn set_timeouts(maps: &mut Maps, tcp: u32, tcpfin: u32, udp: u32) -> Result<()> {
     let mut cfg = maps.lb_config()?;

@@ -133,7 +133,7 @@ pub fn real_id(service_id: u32, slot: usize) -> u32 {
     service_id * MAX_REALS_PER_SERVICE as u32 + slot as u32
 }
 
-/// Every service, sorted by address as `ipvsadm -L -n` sorts them.
+/// Every service, sorted by address, port and protocol.
 pub fn list(maps: &Maps) -> Result<Vec<Service>> {
     let mut services = Vec::new();
     for item in maps.services.iter() {
@@ -206,6 +206,8 @@ pub fn add_service(maps: &mut Maps, addr: &ServiceAddr, options: &ServiceOptions
         .ok_or(LbError::TooManyServices(MAX_SERVICES))?;
     maps.service_reals.set(id, ServiceReals::default(), 0)?;
     maps.service_state.set(id, ServiceState::default(), 0)?;
+    // A new service starts from zero, as in IPVS, even in a reused slot.
+    crate::stats::zero_service(maps, id)?;
     let info = ServiceInfo {
         id,
         persist_timeout_s: options.persistence,
@@ -236,11 +238,8 @@ pub fn delete_service(maps: &mut Maps, addr: &ServiceAddr) -> Result<()> {
     let info = lookup(maps, addr)?;
     let service = read_service(maps, *addr, &info)?;
     maps.services.remove(&addr.key())?;
-    for real in &service.reals {
-        maps.reals.set(real.id, RealServer::default(), 0)?;
-        maps.real_conn_counts
-            .set(real.id, RealConnCounts::default(), 0)?;
-    }
+    let ids: Vec<u32> = service.reals.iter().map(|r| r.id).collect();
+    retire_reals(maps, &ids)?;
     maps.service_reals
         .set(info.id, ServiceReals::default(), 0)?;
     let vip = ip_to_net(addr.vip);
@@ -290,6 +289,7 @@ pub fn add_real(maps: &mut Maps, addr: &ServiceAddr, spec: &RealSpec) -> Result<
     };
     maps.real_conn_counts
         .set(id, RealConnCounts::default(), 0)?;
+    crate::stats::zero_real(maps, id)?;
     write_real(maps, info.id, &real)?;
     service.reals.push(real);
     write_ring(maps, addr, &info, &service.reals)
@@ -330,10 +330,21 @@ pub fn delete_real(
         .position(|r| r.addr == real_addr && r.port == port)
         .ok_or(LbError::NoSuchDestination)?;
     let gone = service.reals.remove(pos);
-    maps.reals.set(gone.id, RealServer::default(), 0)?;
-    maps.real_conn_counts
-        .set(gone.id, RealConnCounts::default(), 0)?;
-    write_ring(maps, addr, &info, &service.reals)
+    write_ring(maps, addr, &info, &service.reals)?;
+    retire_reals(maps, &[gone.id])
+}
+
+/// Frees real-server slots: the data plane stops using them at once (their
+/// connections are rescheduled on the next packet), and their connections
+/// are forgotten, so a server that reuses a slot starts clean.
+fn retire_reals(maps: &mut Maps, ids: &[u32]) -> Result<()> {
+    for &id in ids {
+        maps.reals.set(id, RealServer::default(), 0)?;
+        maps.real_conn_counts
+            .set(id, RealConnCounts::default(), 0)?;
+    }
+    crate::conns::purge_reals(maps, ids)?;
+    Ok(())
 }
 
 fn write_real(maps: &mut Maps, service_id: u32, real: &Real) -> Result<()> {

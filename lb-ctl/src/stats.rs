@@ -43,9 +43,17 @@ fn zero_entry(map: &mut PerCpuArray<MapData, Counters>, index: u32) -> Result<()
 
 /// `ipvsadm -Z`: zeroes a service and its real servers' counters.
 pub fn zero(maps: &mut Maps, service_id: u32, real_ids: &[u32]) -> Result<()> {
-    zero_entry(&mut maps.service_stats, service_id)?;
+    zero_service(maps, service_id)?;
     for &id in real_ids {
-        zero_entry(&mut maps.real_stats, id)?;
+        zero_real(maps, id)?;
     }
     Ok(())
+}
+
+pub fn zero_service(maps: &mut Maps, service_id: u32) -> Result<()> {
+    zero_entry(&mut maps.service_stats, service_id)
+}
+
+pub fn zero_real(maps: &mut Maps, real_id: u32) -> Result<()> {
+    zero_entry(&mut maps.real_stats, real_id)
 }

@@ -619,3 +619,37 @@ fn service_and_real_counters_count_packets_and_bytes() {
         0
     );
 }
+
+#[test]
+fn a_reused_real_slot_starts_clean() {
+    let mut h = Harness::new();
+    let svc = dr_service(&mut h, Scheduler::Rr, &[1]);
+    h.run(&client_tcp(4242, SYN, b""));
+    services::delete_real(&mut h.balancer.maps, &svc, real_ip(1, Forward::Dr), VPORT).unwrap();
+    assert!(
+        conns::list(&h.balancer.maps).unwrap().is_empty(),
+        "its connections went with it"
+    );
+    // Server 2 takes the freed slot: counters at zero, the old flow is new.
+    h.add_real(&svc, 2, Forward::Dr, 1);
+    let service = services::get(&h.balancer.maps, &svc).unwrap();
+    let real = service.reals[0];
+    assert_eq!(
+        stats::real(&h.balancer.maps, real.id).unwrap().packets_in,
+        0
+    );
+    assert_eq!((real.counts.active, real.counts.inactive), (0, 0));
+    let (_, out) = h.run(&client_tcp(4242, ACK, b""));
+    assert_eq!(Harness::real_of_frame(&out), 2);
+    assert_eq!(
+        stats::real(&h.balancer.maps, real.id).unwrap().conns,
+        1,
+        "counted as a new connection"
+    );
+
+    // A deleted and re-added service starts from zero too.
+    services::delete_service(&mut h.balancer.maps, &svc).unwrap();
+    let again = dr_service(&mut h, Scheduler::Rr, &[1]);
+    let id = services::get(&h.balancer.maps, &again).unwrap().id;
+    assert_eq!(stats::service(&h.balancer.maps, id).unwrap().packets_in, 0);
+}
