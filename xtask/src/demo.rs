@@ -76,13 +76,14 @@ fn traffic(tb: &Testbed, mode: Mode) -> Result<()> {
     let client = tb.topo.node(Role::Client);
     let lb1 = tb.topo.node(Role::Lb1);
     println!("client -> {VIP}:{REDIS_PORT}: redis-benchmark -q -n 20000 -c 50 -t set,get");
-    print!(
-        "{}",
-        sh(
-            client,
-            &format!("redis-benchmark -h {VIP} -p {REDIS_PORT} -q -n 20000 -c 50 -t set,get")
-        )?
-    );
+    let bench = sh(
+        client,
+        &format!("redis-benchmark -h {VIP} -p {REDIS_PORT} -q -n 20000 -c 50 -t set,get"),
+    )?;
+    // Keep the final figures, not the live progress redrawn with '\r'.
+    for line in bench.lines() {
+        println!("  {}", line.rsplit('\r').next().unwrap_or(line).trim());
+    }
     let key = format!("demo:{mode:?}").to_lowercase();
     let answers = sh(
         client,
