@@ -8,6 +8,7 @@
 //! bench       dataplane | kv | coord | e2e | failover
 
 mod bench_coord;
+mod bench_e2e;
 mod bench_kv;
 mod demo;
 mod ebpf_build;
@@ -70,6 +71,7 @@ fn run() -> Result<()> {
                 )
             }
             Some("kv") => bench_kv::run(&root),
+            Some("e2e") => bench_e2e::run(&root),
             Some("coord") => bench_coord::run(&root),
             _ => bail!("usage: cargo xtask bench dataplane|kv|coord|e2e|failover"),
         },
