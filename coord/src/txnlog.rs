@@ -10,6 +10,7 @@ use crate::txn::{Txn, TxnHeader};
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 const MAGIC: &[u8; 8] = b"COORDLG1";
 const PREALLOCATE: u64 = 64 << 20;
@@ -52,7 +53,8 @@ pub fn fsync_dir(dir: &Path) -> io::Result<()> {
 /// Appends to the current log file.
 pub struct LogWriter {
     dir: PathBuf,
-    file: File,
+    /// Shared with the fsync workers, which only call fdatasync on it.
+    file: Arc<File>,
     /// Logical end of the records (the file is longer: preallocated zeros).
     end: u64,
     allocated: u64,
@@ -65,7 +67,13 @@ impl LogWriter {
         let path = dir.join(log_name(first_zxid));
         let mut file = OpenOptions::new().create(true).truncate(true).write(true).open(&path)?;
         file.write_all(MAGIC)?;
-        let mut w = LogWriter { dir: dir.to_path_buf(), file, end: MAGIC.len() as u64, allocated: 0, force_sync };
+        let mut w = LogWriter {
+            dir: dir.to_path_buf(),
+            file: Arc::new(file),
+            end: MAGIC.len() as u64,
+            allocated: 0,
+            force_sync,
+        };
         w.preallocate()?;
         w.file.sync_all()?;
         fsync_dir(dir)?;
@@ -76,7 +84,7 @@ impl LogWriter {
     fn reopen(dir: &Path, path: &Path, end: u64, force_sync: bool) -> io::Result<LogWriter> {
         let file = OpenOptions::new().write(true).open(path)?;
         file.set_len(end)?;
-        let mut w = LogWriter { dir: dir.to_path_buf(), file, end, allocated: end, force_sync };
+        let mut w = LogWriter { dir: dir.to_path_buf(), file: Arc::new(file), end, allocated: end, force_sync };
         w.preallocate()?;
         w.file.sync_all()?;
         Ok(w)
@@ -89,11 +97,11 @@ impl LogWriter {
     fn preallocate_for(&mut self, extra: u64) -> io::Result<()> {
         let want = self.end + extra + PREALLOCATE;
         let zeros = vec![0u8; 1 << 20];
-        self.file.seek(SeekFrom::Start(self.allocated.max(self.end)))?;
+        (&*self.file).seek(SeekFrom::Start(self.allocated.max(self.end)))?;
         let mut at = self.allocated.max(self.end);
         while at < want {
             let n = zeros.len().min((want - at) as usize);
-            self.file.write_all(&zeros[..n])?;
+            (&*self.file).write_all(&zeros[..n])?;
             at += n as u64;
         }
         self.file.sync_all()?;
@@ -109,8 +117,8 @@ impl LogWriter {
         if self.end + records.len() as u64 > self.allocated {
             self.preallocate_for(records.len() as u64)?;
         }
-        self.file.seek(SeekFrom::Start(self.end))?;
-        self.file.write_all(records)?;
+        (&*self.file).seek(SeekFrom::Start(self.end))?;
+        (&*self.file).write_all(records)?;
         self.end += records.len() as u64;
         Ok(())
     }
@@ -121,6 +129,15 @@ impl LogWriter {
             self.file.sync_data()?;
         }
         Ok(())
+    }
+
+    /// The open log file, for fsync workers; it changes on [`LogWriter::roll`].
+    pub fn shared_file(&self) -> Arc<File> {
+        self.file.clone()
+    }
+
+    pub fn force_sync(&self) -> bool {
+        self.force_sync
     }
 
     /// Closes this file and starts the next one at `first_zxid`.
