@@ -3,6 +3,7 @@
 
 pub mod bitmap;
 pub mod bloom;
+pub mod docs;
 pub mod generic;
 pub mod hash;
 pub mod list;

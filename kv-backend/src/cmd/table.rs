@@ -323,12 +323,5 @@ pub fn write_info(out: &mut Reply, c: &Command) {
 
 /// One COMMAND DOCS entry: enough for redis-cli's help and hints.
 pub fn write_docs(out: &mut Reply, c: &Command) {
-    out.bulk(c.name.as_bytes());
-    out.map(3);
-    out.bulk(b"summary");
-    out.bulk(format!("{} command", c.name.to_ascii_uppercase()).as_bytes());
-    out.bulk(b"since");
-    out.bulk(b"1.0.0");
-    out.bulk(b"group");
-    out.bulk(c.group.as_bytes());
+    super::docs::write_docs(out, c.name, c.group);
 }
