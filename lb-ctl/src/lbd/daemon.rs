@@ -68,6 +68,10 @@ pub fn run(opts: Options) -> anyhow::Result<()> {
 }
 
 async fn main_loop(opts: Options, config: Config, vips: Arc<VipOwner>) -> anyhow::Result<()> {
+    // Signals first: a SIGTERM during start-up gets the orderly shutdown.
+    let mut hup = signal(SignalKind::hangup())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
     let (health_tx, mut health_rx) = mpsc::unbounded_channel();
     let (state_tx, mut state_rx) = mpsc::unbounded_channel();
     let mut d = Daemon {
@@ -103,9 +107,6 @@ async fn main_loop(opts: Options, config: Config, vips: Arc<VipOwner>) -> anyhow
             }
         })
     });
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     log::info!("lbd running with {}", opts.config_path.display());
     loop {
@@ -404,6 +405,13 @@ impl Daemon {
             }
         };
         log::info!("reloading {}", path.display());
+        let mut config = config;
+        if config.global_defs != self.config.global_defs {
+            // The pins, the attach mode and conn sync belong to the running
+            // process; they change at the next start.
+            log::warn!("global_defs changed: that part takes effect at the next start");
+            config.global_defs = self.config.global_defs.clone();
+        }
         let needs_balancer = !config.virtual_servers.is_empty();
         self.config = config;
         let has_balancer = self
