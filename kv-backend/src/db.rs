@@ -93,7 +93,13 @@ pub struct Store {
     pub start_ms: i64,
     /// Set by SHUTDOWN; the server loop exits.
     pub shutdown: bool,
+    /// Redis' eviction pool: the best victims seen by recent samplings,
+    /// ordered by score (best last).
+    pub evict_pool: Vec<(u64, usize, Sds)>,
 }
+
+/// Size of the eviction pool, as Redis' EVPOOL_SIZE.
+const EVICTION_POOL_SIZE: usize = 16;
 
 /// Redis' LRU clock: seconds, 24 bits.
 pub fn lru_clock(now_ms: i64) -> u32 {
@@ -151,6 +157,7 @@ impl Store {
             clients: Default::default(),
             start_ms: crate::util::now_ms(),
             shutdown: false,
+            evict_pool: Vec::with_capacity(EVICTION_POOL_SIZE + 1),
         }
     }
 
@@ -369,16 +376,22 @@ impl Store {
         Ok(())
     }
 
-    /// Samples `maxmemory-samples` keys per database and returns the best
-    /// candidate: the idlest (LRU), least used (LFU), nearest TTL, or any.
+    /// Samples `maxmemory-samples` keys per database into the eviction pool
+    /// and returns the best candidate still present: the idlest (LRU), least
+    /// used (LFU), nearest TTL, or, for the random policies, any sampled key.
     fn pick_victim(&mut self, policy: EvictionPolicy, now: i64) -> Option<(usize, Sds)> {
         let samples = self.config.maxmemory_samples;
         let decay = self.config.lfu_decay_time;
-        let mut best: Option<(u64, usize, Sds)> = None;
+        let random = matches!(policy, EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom);
         for (dbi, d) in self.dbs.iter().enumerate() {
             let pool_len = if policy.volatile_only() { d.expires.len() } else { d.keys.len() };
             if pool_len == 0 {
                 continue;
+            }
+            if random {
+                let i = rand_below(pool_len);
+                let key = if policy.volatile_only() { d.expires.get_index(i).map(|(k, _)| k) } else { d.keys.get_index(i).map(|(k, _)| k) };
+                return key.map(|k| (dbi, k.clone()));
             }
             for _ in 0..samples {
                 let i = rand_below(pool_len);
@@ -393,15 +406,30 @@ impl Store {
                 let score = match policy {
                     EvictionPolicy::AllKeysLru | EvictionPolicy::VolatileLru => idle_secs(entry.lru, now),
                     EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu => 255 - lfu_decayed(entry.lru, now, decay) as u64,
-                    EvictionPolicy::VolatileTtl => u64::MAX - ttl.unwrap_or(i64::MAX).max(0) as u64,
-                    _ => crate::util::rand_u64(),
+                    _ => u64::MAX - ttl.unwrap_or(i64::MAX).max(0) as u64,
                 };
-                if best.as_ref().is_none_or(|(s, _, _)| score >= *s) {
-                    best = Some((score, dbi, key.clone()));
+                let pool = &mut self.evict_pool;
+                if pool.iter().any(|(_, pdb, pk)| *pdb == dbi && pk == key) {
+                    continue;
+                }
+                if pool.len() < EVICTION_POOL_SIZE || score > pool[0].0 {
+                    let at = pool.partition_point(|(s, _, _)| *s <= score);
+                    pool.insert(at, (score, dbi, key.clone()));
+                    if pool.len() > EVICTION_POOL_SIZE {
+                        pool.remove(0);
+                    }
                 }
             }
         }
-        best.map(|(_, db, k)| (db, k))
+        // Candidates may have been deleted (or lost their TTL) since sampled.
+        while let Some((_, db, key)) = self.evict_pool.pop() {
+            let d = &self.dbs[db];
+            let valid = if policy.volatile_only() { d.expires.contains_key(&key) } else { d.keys.contains_key(&key) };
+            if valid {
+                return Some((db, key));
+            }
+        }
+        None
     }
 }
 
@@ -434,6 +462,37 @@ mod tests {
         s.active_expire(100, deadline);
         assert!(s.dbs[0].keys.len() < 400, "left {}", s.dbs[0].keys.len());
         assert!(s.dbs[0].keys.len() >= 100);
+    }
+
+    #[test]
+    fn lru_eviction_prefers_idle_keys() {
+        let mut s = Store::new(Config { maxmemory_policy: EvictionPolicy::AllKeysLru, ..Config::default() });
+        for i in 0..200 {
+            s.set(0, format!("old{i}").as_bytes(), Value::string(b"v"), false, 0);
+        }
+        for i in 0..200 {
+            s.set(0, format!("new{i}").as_bytes(), Value::string(b"v"), false, 100_000);
+        }
+        let mut old = 0;
+        for _ in 0..100 {
+            let (db, k) = s.pick_victim(EvictionPolicy::AllKeysLru, 100_000).expect("victim");
+            old += k.starts_with(b"old") as usize;
+            s.remove(db, &k);
+        }
+        assert!(old >= 95, "only {old}/100 victims were the idle keys");
+    }
+
+    #[test]
+    fn volatile_ttl_evicts_nearest_expiry_first() {
+        let mut s = Store::new(Config::default());
+        for i in 0..50 {
+            s.set(0, format!("k{i}").as_bytes(), Value::string(b"v"), false, 0);
+            s.set_expire(0, format!("k{i}").as_bytes(), 1_000 + i);
+        }
+        s.set(0, b"forever", Value::string(b"v"), false, 0);
+        let (_, k) = s.pick_victim(EvictionPolicy::VolatileTtl, 0).expect("victim");
+        assert!(k.as_slice() != b"forever");
+        assert!(s.dbs[0].expire_at(&k).expect("volatile") < 1_030, "picked a late key");
     }
 
     #[test]
