@@ -120,7 +120,12 @@ async fn connection(
     let (read_half, mut write_half) = stream.into_split();
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let mut len = [0u8; 4];
-    reader.read_exact(&mut len).await?;
+    // A socket that never says anything is dropped after the longest
+    // session timeout, rather than held forever.
+    let quiet_limit = std::time::Duration::from_millis(cfg.negotiate_timeout(i32::MAX).max(1000) as u64);
+    tokio::time::timeout(quiet_limit, reader.read_exact(&mut len))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "no connect request"))??;
     if let Some(word) = fourlw::word_of(len) {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let _ = core.send(CoreMsg::FourLetter { word, reply: tx });

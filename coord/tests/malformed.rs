@@ -103,6 +103,15 @@ fn bad_frames_close_the_connection_and_the_server_stays_up() {
     kazoo("crud.py", &[&server.hosts()]);
 }
 
+#[test]
+fn a_silent_connection_is_dropped_after_the_longest_session_timeout() {
+    // tickTime=200: sessions last at most 4 s.
+    let server = Coord::start("");
+    let started = std::time::Instant::now();
+    assert!(closes_after(server.port, b""), "the server hung up");
+    assert!(started.elapsed() < Duration::from_secs(5), "closed within the session timeout bound");
+}
+
 /// A create whose data exceeds jute.maxbuffer (1 MB) makes ZooKeeper drop
 /// the connection; data just under the limit is fine. Both servers agree.
 #[test]
