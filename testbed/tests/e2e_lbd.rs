@@ -983,3 +983,23 @@ fn unicast_peers_replace_multicast() {
     sigkill(&master);
     wait_until(Duration::from_secs(3), || has_vip(lb2) && !has_vip(lb1)).expect("lb2 takes over");
 }
+
+#[test]
+fn stale_vips_from_a_crash_are_removed_at_start() {
+    let topo = topology();
+    let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
+    let _master = start_lbd(&topo, Role::Lb2, &vrrp_yaml(150, "0.1", ""));
+    wait_until(Duration::from_secs(3), || has_vip(lb2)).expect("lb2 MASTER");
+    // What a crash of lbd and its watchdog together (or keepalived's
+    // kill -9) leaves behind: two holders.
+    lb1.run(&["ip", "addr", "add", &format!("{VIP}/24"), "dev", "eth0"])
+        .unwrap();
+    assert!(has_vip(lb1));
+    let _backup = start_lbd(&topo, Role::Lb1, &vrrp_yaml(100, "0.1", ""));
+    assert!(
+        !has_vip(lb1),
+        "lbd removed the stale VIP before starting VRRP"
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(has_vip(lb2) && !has_vip(lb1));
+}
