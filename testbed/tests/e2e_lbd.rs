@@ -1003,3 +1003,30 @@ fn stale_vips_from_a_crash_are_removed_at_start() {
     std::thread::sleep(Duration::from_millis(500));
     assert!(has_vip(lb2) && !has_vip(lb1));
 }
+
+#[test]
+fn a_missing_interface_is_a_fault_until_it_appears() {
+    let topo = topology();
+    let lb1 = topo.node(Role::Lb1);
+    let yaml = vrrp_yaml(150, "0.1", "").replace("interface: eth0", "interface: vip0");
+    std::fs::write(lbd_config_path(&topo, Role::Lb1), &yaml).unwrap();
+    let config = lbd_config_path(&topo, Role::Lb1);
+    let bin = lbd_bin();
+    let lbd = lb1
+        .spawn(&[bin.to_str().unwrap(), "--config", config.to_str().unwrap()])
+        .unwrap();
+    lbd.wait_for_output("VI_1: interface vip0", Duration::from_secs(5))
+        .unwrap();
+    assert!(lbd.is_running(), "a missing interface is not fatal");
+    // (A veth pair: this kernel has no dummy driver.)
+    lb1.run(&[
+        "ip", "link", "add", "vip0", "type", "veth", "peer", "name", "vip0p",
+    ])
+    .unwrap();
+    lb1.run(&["ip", "link", "set", "vip0p", "up"]).unwrap();
+    lb1.run(&["ip", "addr", "add", "198.18.9.1/24", "dev", "vip0"])
+        .unwrap();
+    lb1.run(&["ip", "link", "set", "vip0", "up"]).unwrap();
+    let vip_on_vip0 = || lb1.ipv4_addrs("vip0").unwrap().contains(&VIP);
+    wait_until(Duration::from_secs(5), vip_on_vip0).expect("MASTER once the interface exists");
+}

@@ -255,17 +255,13 @@ impl Daemon {
                 continue;
             }
             let (stop, stop_rx) = watch::channel(false);
-            let name = vi.display_name();
-            let task = tokio::spawn({
-                let vi = vi.clone();
-                let vips = self.vips.clone();
-                let tx = self.state_tx.clone();
-                async move {
-                    if let Err(e) = instance::run(vi, vips, tx, stop_rx).await {
-                        log::error!("{name}: {e}");
-                    }
-                }
-            });
+            let run = instance::run(
+                vi.clone(),
+                self.vips.clone(),
+                self.state_tx.clone(),
+                stop_rx,
+            );
+            let task = tokio::spawn(run);
             self.instances.push(Instance {
                 config: vi,
                 stop,

@@ -53,6 +53,13 @@ fn resolve_link(vi: &VrrpInstance) -> Result<Link, String> {
     })
 }
 
+fn open(vi: &VrrpInstance) -> Result<(Link, VrrpSocket), String> {
+    let link = resolve_link(vi)?;
+    let socket = VrrpSocket::open(&vi.interface, link.ifindex, vi.unicast_peers.is_empty())
+        .map_err(|e| format!("VRRP socket on {}: {e}", vi.interface))?;
+    Ok((link, socket))
+}
+
 /// Runs the instance until `stop` turns true; then resigns (priority 0)
 /// if MASTER and removes the VIPs.
 pub async fn run(
@@ -60,10 +67,31 @@ pub async fn run(
     vips: Arc<VipOwner>,
     events: mpsc::UnboundedSender<StateEvent>,
     mut stop: watch::Receiver<bool>,
-) -> Result<(), String> {
-    let link = resolve_link(&vi)?;
-    let socket = VrrpSocket::open(&vi.interface, link.ifindex, vi.unicast_peers.is_empty())
-        .map_err(|e| format!("VRRP socket on {}: {e}", vi.interface))?;
+) {
+    // A missing interface (or one without an address yet) is a FAULT
+    // that lasts until it appears, as in keepalived; not a fatal error.
+    let mut reported = false;
+    let (link, socket) = loop {
+        match open(&vi) {
+            Ok(opened) => break opened,
+            Err(e) => {
+                if !reported {
+                    reported = true;
+                    log::error!("{}: {e}; FAULT until it is fixed", vi.display_name());
+                    let _ = events.send(StateEvent {
+                        instance: vi.display_name(),
+                        interface: vi.interface.clone(),
+                        state: State::Fault,
+                        priority: vi.priority.0,
+                    });
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    };
     let mut runner = Runner {
         name: vi.display_name(),
         advert_addresses: vi.virtual_ipaddress.iter().map(|c| c.addr).collect(),
@@ -134,7 +162,6 @@ pub async fn run(
     }
     let actions = runner.machine.shutdown();
     runner.perform(actions);
-    Ok(())
 }
 
 /// How often the interface's state is polled (FAULT detection).
