@@ -13,7 +13,7 @@ use crate::txnlog;
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader};
@@ -137,10 +137,18 @@ async fn connection(
     let req = ConnectRequest::decode(&body).map_err(|e| invalid(e.to_string()))?;
     let (out_tx, out_rx) = tokio::sync::mpsc::unbounded_channel();
     let closed = Arc::new(tokio::sync::Notify::new());
-    tokio::spawn(writer(write_half, out_rx, closed.clone()));
+    let outstanding = Arc::new(Outstanding::default());
+    tokio::spawn(writer(write_half, out_rx, closed.clone(), outstanding.clone()));
     let send = |msg| core.send(msg).map_err(|_| io::Error::other("core stopped"));
     send(CoreMsg::Connect { conn: id, req, addr, out: out_tx })?;
     loop {
+        // Backpressure: a client that does not read its replies stops being read.
+        while outstanding.count.load(Ordering::Acquire) >= MAX_OUTSTANDING {
+            tokio::select! {
+                _ = outstanding.drained.notified() => {}
+                _ = closed.notified() => return Ok(()),
+            }
+        }
         let frame = tokio::select! {
             r = reader.read_exact(&mut len) => { r?; read_frame(&mut reader, len, cfg.max_buffer).await? }
             _ = closed.notified() => return Ok(()),
@@ -152,7 +160,29 @@ async fn connection(
         };
         // Undecodable bodies close the connection (ZooKeeper: MarshallingError).
         let req = Request::decode(opcode, &mut r).map_err(|e| invalid(format!("opcode {opcode}: {e}")))?;
+        outstanding.count.fetch_add(1, Ordering::AcqRel);
         send(CoreMsg::Request { conn: id, xid, req })?;
+    }
+}
+
+/// Requests of one connection still waiting for their reply to be written.
+const MAX_OUTSTANDING: usize = 1000;
+
+#[derive(Default)]
+struct Outstanding {
+    count: AtomicUsize,
+    drained: tokio::sync::Notify,
+}
+
+impl Outstanding {
+    /// Counts the replies (not the notifications) in a frame batch.
+    fn replied(&self, frame: &[u8]) {
+        let is_notification = frame.get(4..8) == Some(&crate::proto::xid::NOTIFICATION.to_be_bytes()[..]);
+        if !is_notification && self.count.load(Ordering::Acquire) > 0 {
+            if self.count.fetch_sub(1, Ordering::AcqRel) == MAX_OUTSTANDING {
+                self.drained.notify_one();
+            }
+        }
     }
 }
 
@@ -161,6 +191,7 @@ async fn writer(
     mut w: tokio::net::tcp::OwnedWriteHalf,
     mut rx: UnboundedReceiver<OutMsg>,
     closed: Arc<tokio::sync::Notify>,
+    outstanding: Arc<Outstanding>,
 ) {
     let mut buf = Vec::with_capacity(64 * 1024);
     'outer: while let Some(first) = rx.recv().await {
@@ -168,7 +199,10 @@ async fn writer(
         let mut msg = Some(first);
         while let Some(m) = msg.take() {
             match m {
-                OutMsg::Frame(f) => buf.extend_from_slice(&f),
+                OutMsg::Frame(f) => {
+                    outstanding.replied(&f);
+                    buf.extend_from_slice(&f);
+                }
                 OutMsg::Close => {
                     close = true;
                     break;

@@ -140,3 +140,43 @@ fn data_limit_matches_zookeeper() {
     assert_eq!(mine, (Ok("/big".to_string()), 1_000_000, 1_000_000, true));
     assert_eq!(four_letter(ours.port, "ruok"), "imok");
 }
+
+/// A client that pipelines requests without reading the replies is no
+/// longer read from once 1000 are outstanding; nothing is lost, and other
+/// clients are served meanwhile.
+#[test]
+fn a_client_that_does_not_read_is_throttled_not_dropped() {
+    let server = Coord::start("");
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.write_all(&connect_frame()).unwrap();
+    let mut len = [0u8; 4];
+    s.read_exact(&mut len).unwrap();
+    let mut body = vec![0u8; i32::from_be_bytes(len) as usize];
+    s.read_exact(&mut body).unwrap();
+    const N: i32 = 20_000;
+    let mut requests = Vec::new();
+    for xid in 1..=N {
+        let path = b"/zookeeper";
+        requests.extend_from_slice(&(8 + 4 + path.len() as i32 + 1).to_be_bytes());
+        requests.extend_from_slice(&xid.to_be_bytes());
+        requests.extend_from_slice(&op::EXISTS.to_be_bytes());
+        requests.extend_from_slice(&(path.len() as i32).to_be_bytes());
+        requests.extend_from_slice(path);
+        requests.push(0);
+    }
+    let mut w = s.try_clone().unwrap();
+    let pusher = std::thread::spawn(move || w.write_all(&requests).is_ok());
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(four_letter(server.port, "ruok"), "imok", "others are served while one client lags");
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut expect_xid = 1;
+    while expect_xid <= N {
+        s.read_exact(&mut len).unwrap();
+        let mut frame = vec![0u8; i32::from_be_bytes(len) as usize];
+        s.read_exact(&mut frame).unwrap();
+        let xid = i32::from_be_bytes(frame[..4].try_into().unwrap());
+        assert_eq!(xid, expect_xid, "replies in order, none lost");
+        expect_xid += 1;
+    }
+    assert!(pusher.join().unwrap());
+}
