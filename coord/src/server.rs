@@ -178,10 +178,11 @@ impl Outstanding {
     /// Counts the replies (not the notifications) in a frame batch.
     fn replied(&self, frame: &[u8]) {
         let is_notification = frame.get(4..8) == Some(&crate::proto::xid::NOTIFICATION.to_be_bytes()[..]);
-        if !is_notification && self.count.load(Ordering::Acquire) > 0 {
-            if self.count.fetch_sub(1, Ordering::AcqRel) == MAX_OUTSTANDING {
-                self.drained.notify_one();
-            }
+        if !is_notification
+            && self.count.load(Ordering::Acquire) > 0
+            && self.count.fetch_sub(1, Ordering::AcqRel) == MAX_OUTSTANDING
+        {
+            self.drained.notify_one();
         }
     }
 }
