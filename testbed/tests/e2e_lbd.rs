@@ -233,11 +233,23 @@ fn failover_and_preemption_with_preempt_and_nopreempt() {
 }
 
 /// Removes the balancer's pins when the test ends.
-struct Pins(PathBuf);
+/// An lbd instance's pinned maps and health file, removed when the test
+/// ends (a SIGKILLed lbd cannot remove them itself).
+struct Pins(PathBuf, PathBuf);
+
+impl Pins {
+    fn of(instance: &str) -> Pins {
+        Pins(
+            lb_ctl::loader::pin_dir(instance),
+            lb_ctl::lbd::health_file::path(instance),
+        )
+    }
+}
 
 impl Drop for Pins {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_file(&self.1);
     }
 }
 
@@ -269,13 +281,16 @@ fn weights(pins: &std::path::Path) -> Vec<(Ipv4Addr, u32)> {
 /// XDP_TX on a veth needs a program on the peer), decap on the TUN real
 /// servers, and tb-echo on the two real servers.
 struct Lab {
-    pins: Pins,
     servers: Vec<Spawned>,
     reals: [Role; 2],
     kind: &'static str,
     _decaps: Vec<lb_ctl::Decap>,
     _pass: lb_ctl::Decap,
     topo: Topology,
+    /// After the topology: its teardown stops lbd first, so no lbd can
+    /// pin anything again once these are removed. The lbd instances
+    /// `lbd-<prefix>` (one director) and `lbd-<prefix>-lb1|lb2` (two).
+    pins: [Pins; 3],
 }
 
 fn echo(topo: &Topology, role: Role) -> Spawned {
@@ -327,7 +342,8 @@ impl Lab {
             }
         }
         let servers = reals.iter().map(|&r| echo(&topo, r)).collect();
-        let pins = Pins(lb_ctl::loader::pin_dir(&format!("lbd-{}", topo.prefix())));
+        let instance = format!("lbd-{}", topo.prefix());
+        let pins = ["", "-lb1", "-lb2"].map(|suffix| Pins::of(&format!("{instance}{suffix}")));
         Lab {
             pins,
             servers,
@@ -337,6 +353,11 @@ impl Lab {
             _pass: pass,
             topo,
         }
+    }
+
+    /// The pin folder of the one-director instance.
+    fn pin_dir(&self) -> &std::path::Path {
+        &self.pins[0].0
     }
 
     fn instance(&self) -> String {
@@ -379,13 +400,13 @@ fn health_checks_drain_a_dead_real_server_and_bring_it_back() {
         &[Role::Rs1, Role::Rs2],
         true,
     ));
-    let pins = &lab.pins;
+    let pins = lab.pin_dir();
     let lbd = start_lbd(topo, Role::Lb1, &yaml);
     wait_until(Duration::from_secs(3), || has_vip(topo.node(Role::Lb1))).expect("MASTER");
     lbd.wait_for_output("balancer attached to eth0", Duration::from_secs(5))
         .unwrap();
     let both = [(Role::Rs1.ip(), 1), (Role::Rs2.ip(), 1)];
-    assert_eq!(weights(&pins.0), both);
+    assert_eq!(weights(pins), both);
     let client = topo.node(Role::Client);
     let answers: Vec<String> = (0..4).filter_map(|_| ask_through_vip(client)).collect();
     assert_eq!(answers.len(), 4, "the VIP answers: {answers:?}");
@@ -397,7 +418,7 @@ fn health_checks_drain_a_dead_real_server_and_bring_it_back() {
     // rs2's server dies: after 2 failed checks its weight is 0 (drained).
     assert!(lab.servers[1].stop());
     wait_until(Duration::from_secs(5), || {
-        weights(&pins.0) == [(Role::Rs1.ip(), 1), (Role::Rs2.ip(), 0)]
+        weights(pins) == [(Role::Rs1.ip(), 1), (Role::Rs2.ip(), 0)]
     })
     .expect("rs2 drained");
     let answers: Vec<String> = (0..4).filter_map(|_| ask_through_vip(client)).collect();
@@ -420,7 +441,7 @@ fn health_checks_drain_a_dead_real_server_and_bring_it_back() {
 
     // It comes back: weight 1 again.
     let _rs2 = echo(topo, Role::Rs2);
-    wait_until(Duration::from_secs(5), || weights(&pins.0) == both).expect("rs2 back");
+    wait_until(Duration::from_secs(5), || weights(pins) == both).expect("rs2 back");
     assert!(lbd.stop());
 }
 
@@ -492,7 +513,7 @@ fn sighup_applies_only_the_difference_and_metrics_show_the_state() {
         .unwrap();
     let mut held = Held::open(topo.node(Role::Client));
     let server = held.who();
-    let before = service_ids(&lab.pins.0);
+    let before = service_ids(lab.pin_dir());
     assert_eq!(before.len(), 2);
 
     // Reload: 7001 changes scheduler, 7002 is new, 7000 is untouched.
@@ -505,10 +526,10 @@ fn sighup_applies_only_the_difference_and_metrics_show_the_state() {
     // SAFETY: kill(2) on a child we started.
     unsafe { libc::kill(lbd.pid() as i32, libc::SIGHUP) };
     wait_until(Duration::from_secs(5), || {
-        service_ids(&lab.pins.0).len() == 3
+        service_ids(lab.pin_dir()).len() == 3
     })
     .expect("7002 added");
-    let after = service_ids(&lab.pins.0);
+    let after = service_ids(lab.pin_dir());
     assert_eq!(
         after[0], before[0],
         "the unchanged service keeps its id and scheduler"
@@ -534,7 +555,7 @@ fn sighup_applies_only_the_difference_and_metrics_show_the_state() {
         Duration::from_secs(5),
     )
     .unwrap();
-    assert_eq!(service_ids(&lab.pins.0), after);
+    assert_eq!(service_ids(lab.pin_dir()), after);
     assert_eq!(held.who(), server);
 
     let text = metrics(lb1);
@@ -671,14 +692,6 @@ fn established_redis_sessions_survive_a_master_kill_in_tun_mode() {
 fn sessions_survive_a_master_kill(kind: &'static str) {
     let lab = Lab::with(kind);
     let topo = &lab.topo;
-    let _pins2 = Pins(lb_ctl::loader::pin_dir(&format!(
-        "lbd-{}-lb2",
-        topo.prefix()
-    )));
-    let _pins1 = Pins(lb_ctl::loader::pin_dir(&format!(
-        "lbd-{}-lb1",
-        topo.prefix()
-    )));
     let _redis = lab.reals.map(|r| start_redis(topo, r));
     let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
     let master = start_lbd(
@@ -861,12 +874,6 @@ fn logged_at(log: &str, text: &str) -> Option<u64> {
 fn bench_failover() {
     let lab = Lab::new();
     let topo = &lab.topo;
-    let _pins = ["lb1", "lb2"].map(|n| {
-        Pins(lb_ctl::loader::pin_dir(&format!(
-            "lbd-{}-{n}",
-            topo.prefix()
-        )))
-    });
     let _redis = lab.reals.map(|r| start_redis(topo, r));
     let (lb1, lb2) = (topo.node(Role::Lb1), topo.node(Role::Lb2));
     let client = topo.node(Role::Client);
