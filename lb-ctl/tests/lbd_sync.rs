@@ -2,7 +2,7 @@
 //! master's table holds reaches the backup's table with the backup's own
 //! ids, rounds resend only what changed, and junk is ignored.
 
-use lb_common::{ip_to_net, port_to_net, ConnEntry, ConnState, FlowKey};
+use lb_common::{ip_to_net, port_to_net, ConnEntry, ConnState, FlowKey, PersistEntry, PersistKey};
 use lb_ctl::lbd::sync::{apply, decode, encode, Sender, PER_DATAGRAM};
 use lb_ctl::services::{self, Egress, Protocol, RealSpec, ServiceAddr, ServiceOptions};
 use lb_ctl::{clock, conns, Balancer, Forward, Scheduler};
@@ -64,7 +64,7 @@ fn track(b: &mut Balancer, svc: &ServiceAddr, client_port: u16, real_n: u8, stat
         real_id: r.id,
         service_id: s.id,
         state: state as u8,
-        _pad: [0; 7],
+        ..Default::default()
     };
     b.maps.conns.insert(flow(client_port), entry, 0).unwrap();
 }
@@ -118,6 +118,52 @@ fn the_backup_learns_the_masters_flows_under_its_own_ids() {
     let on_backup = conns::list(&backup.maps).unwrap();
     let c = on_backup.iter().find(|c| c.client.port() == 40000).unwrap();
     assert_eq!(c.state, ConnState::FinWait);
+}
+
+#[test]
+fn persistence_templates_follow_the_flows() {
+    let (mut master, svc) = director(&[1, 2]);
+    let (mut backup, _) = director(&[2, 1]);
+    let client = Ipv4Addr::new(198, 18, 0, 2);
+    let service = services::get(&master.maps, &svc).unwrap();
+    let real2 = service
+        .reals
+        .iter()
+        .find(|r| r.addr == real(2).addr)
+        .unwrap()
+        .id;
+    let key = PersistKey {
+        service_id: service.id,
+        saddr: ip_to_net(client),
+    };
+    let entry = PersistEntry {
+        last_seen_ns: clock::monotonic_ns(),
+        real_id: real2,
+        _pad: 0,
+    };
+    master.maps.persist.insert(key, entry, 0).unwrap();
+    let mut sender = Sender::default();
+    assert_eq!(ship(&mut sender, &master, &mut backup), 1);
+    let on_backup = services::get(&backup.maps, &svc).unwrap();
+    let want = on_backup
+        .reals
+        .iter()
+        .find(|r| r.addr == real(2).addr)
+        .unwrap()
+        .id;
+    let got = backup
+        .maps
+        .persist
+        .get(
+            &PersistKey {
+                service_id: on_backup.id,
+                saddr: ip_to_net(client),
+            },
+            0,
+        )
+        .expect("the template reached the backup");
+    assert_eq!(got.real_id, want);
+    assert_eq!(ship(&mut sender, &master, &mut backup), 0, "sent once");
 }
 
 #[test]

@@ -5,8 +5,10 @@
 //! hashes.
 //!
 //! Loss-tolerant: every round the master resends what changed (new flows,
-//! state changes) plus a slice of the rest, so a lost datagram is repaired
-//! by a later round. Bounded: at most `MAX_PER_ROUND` entries per round,
+//! state changes) and refreshes what it has not sent for 5 s, so a lost
+//! datagram is repaired by a later round. Persistence templates go too (client port 0, as
+//! IPVS syncs them), so a client keeps its server for new connections.
+//! Bounded: at most `MAX_PER_ROUND` entries per round,
 //! `PER_DATAGRAM` per datagram. Entries name the real server by address,
 //! not by map id, so the two directors need not agree on ids. DR and TUN
 //! only: NAT's reply table is not synced.
@@ -18,7 +20,9 @@ use crate::clock::monotonic_ns;
 use crate::loader::Balancer;
 use crate::maps::Maps;
 use crate::services;
-use lb_common::{ip_to_net, net_to_ip, net_to_port, port_to_net, ConnEntry, FlowKey};
+use lb_common::{
+    ip_to_net, net_to_ip, net_to_port, port_to_net, ConnEntry, FlowKey, PersistEntry, PersistKey,
+};
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -42,6 +46,23 @@ pub struct SyncEntry {
     /// Milliseconds since the master last saw a packet of the flow.
     pub idle_ms: u32,
     pub real: SocketAddrV4,
+}
+
+/// The state of a persistence template (client port 0), as IPVS syncs
+/// its templates: the client's server for new connections.
+pub const PERSIST_TEMPLATE: u8 = 0xff;
+
+impl SyncEntry {
+    fn flow_key(&self) -> FlowKey {
+        FlowKey {
+            saddr: ip_to_net(*self.client.ip()),
+            daddr: ip_to_net(*self.vip.ip()),
+            sport: port_to_net(self.client.port()),
+            dport: port_to_net(self.vip.port()),
+            proto: self.proto,
+            _pad: [0; 3],
+        }
+    }
 }
 
 pub fn encode(entries: &[SyncEntry]) -> Vec<u8> {
@@ -101,42 +122,76 @@ impl Sender {
     /// flows not sent for REFRESH_NS, at most MAX_PER_ROUND.
     pub fn round(&mut self, maps: &Maps) -> crate::Result<Vec<SyncEntry>> {
         let now = monotonic_ns();
-        let mut reals: HashMap<u32, SocketAddrV4> = HashMap::new();
-        for s in services::list(maps)? {
-            for r in s.reals {
-                reals.insert(r.id, SocketAddrV4::new(r.addr, r.port));
-            }
-        }
         let mut out = Vec::new();
         let mut live = HashMap::new();
-        for item in maps.conns.iter() {
-            let Ok((key, entry)) = item else { continue };
-            let Some(&real) = reals.get(&entry.real_id) else {
-                continue;
-            };
+        for (key, entry, last_seen_ns) in candidates(maps)? {
             let due = match self.sent.get(&key) {
                 None => true,
                 Some(&(state, at)) => state != entry.state || now.saturating_sub(at) >= REFRESH_NS,
             };
             if due && out.len() < MAX_PER_ROUND {
-                out.push(SyncEntry {
-                    client: SocketAddrV4::new(net_to_ip(key.saddr), net_to_port(key.sport)),
-                    vip: SocketAddrV4::new(net_to_ip(key.daddr), net_to_port(key.dport)),
-                    proto: key.proto,
-                    state: entry.state,
-                    idle_ms: (now.saturating_sub(entry.last_seen_ns) / 1_000_000)
-                        .min(u32::MAX as u64) as u32,
-                    real,
-                });
+                let idle_ms = now.saturating_sub(last_seen_ns) / 1_000_000;
                 live.insert(key, (entry.state, now));
+                out.push(SyncEntry {
+                    idle_ms: idle_ms.min(u32::MAX as u64) as u32,
+                    ..entry
+                });
             } else if let Some(&prev) = self.sent.get(&key) {
                 live.insert(key, prev);
             }
         }
-        // Forget flows that left the table: the memory stays bounded by it.
+        // Forget flows that left the tables: the memory stays bounded.
         self.sent = live;
         Ok(out)
     }
+}
+
+/// Every connection and persistence template the master holds, keyed for
+/// the sender's memory, with its last-seen time. Templates are keyed with
+/// client port 0, which no real flow has.
+fn candidates(maps: &Maps) -> crate::Result<Vec<(FlowKey, SyncEntry, u64)>> {
+    let list = services::list(maps)?;
+    let mut reals: HashMap<u32, SocketAddrV4> = HashMap::new();
+    for s in &list {
+        for r in &s.reals {
+            reals.insert(r.id, SocketAddrV4::new(r.addr, r.port));
+        }
+    }
+    let mut out = Vec::new();
+    for item in maps.conns.iter() {
+        let Ok((key, entry)) = item else { continue };
+        let Some(&real) = reals.get(&entry.real_id) else {
+            continue;
+        };
+        let sync = SyncEntry {
+            client: SocketAddrV4::new(net_to_ip(key.saddr), net_to_port(key.sport)),
+            vip: SocketAddrV4::new(net_to_ip(key.daddr), net_to_port(key.dport)),
+            proto: key.proto,
+            state: entry.state,
+            idle_ms: 0,
+            real,
+        };
+        out.push((key, sync, entry.last_seen_ns));
+    }
+    for item in maps.persist.iter() {
+        let Ok((key, entry)) = item else { continue };
+        let (Some(service), Some(&real)) = (
+            list.iter().find(|s| s.id == key.service_id),
+            reals.get(&entry.real_id),
+        ) else {
+            continue;
+        };
+        let sync = SyncEntry {
+            client: SocketAddrV4::new(net_to_ip(key.saddr), 0),
+            vip: SocketAddrV4::new(service.addr.vip, service.addr.port),
+            proto: service.addr.proto.number(),
+            state: PERSIST_TEMPLATE,
+            idle_ms: 0,
+            real,
+        };
+        out.push((sync.flow_key(), sync, entry.last_seen_ns));
+    }
+    Ok(out)
 }
 
 /// The backup's side: writes received entries into its table. Returns how
@@ -160,22 +215,29 @@ pub fn apply(maps: &mut Maps, entries: &[SyncEntry]) -> crate::Result<usize> {
         else {
             continue;
         };
-        let key = FlowKey {
-            saddr: ip_to_net(*e.client.ip()),
-            daddr: ip_to_net(*e.vip.ip()),
-            sport: port_to_net(e.client.port()),
-            dport: port_to_net(e.vip.port()),
-            proto: e.proto,
-            _pad: [0; 3],
-        };
-        let value = ConnEntry {
-            last_seen_ns: now.saturating_sub(e.idle_ms as u64 * 1_000_000),
-            real_id: real.id,
-            service_id: service.id,
-            state: e.state,
-            _pad: [0; 7],
-        };
-        maps.conns.insert(key, value, 0)?;
+        let last_seen_ns = now.saturating_sub(e.idle_ms as u64 * 1_000_000);
+        if e.state == PERSIST_TEMPLATE {
+            let key = PersistKey {
+                service_id: service.id,
+                saddr: ip_to_net(*e.client.ip()),
+            };
+            let value = PersistEntry {
+                last_seen_ns,
+                real_id: real.id,
+                _pad: 0,
+            };
+            maps.persist.insert(key, value, 0)?;
+        } else {
+            let value = ConnEntry {
+                last_seen_ns,
+                real_id: real.id,
+                service_id: service.id,
+                state: e.state,
+                // Builds with or without the data plane's `flags` byte.
+                ..Default::default()
+            };
+            maps.conns.insert(e.flow_key(), value, 0)?;
+        }
         applied += 1;
     }
     Ok(applied)
