@@ -72,6 +72,29 @@ fn run() -> Result<()> {
             }
             Some("kv") => bench_kv::run(&root),
             Some("e2e") => bench_e2e::run(&root),
+            Some("failover") => {
+                // 10 failovers at advert_int 0.1 s and 1 s between two lbd
+                // directors in namespaces; one `failover:` line per interval.
+                setup::run(&root)?;
+                util::cargo(&root, &["build", "--release", "--bins"])?;
+                util::cargo(
+                    &root,
+                    &[
+                        "test",
+                        "--release",
+                        "-q",
+                        "-p",
+                        "testbed",
+                        "--test",
+                        "e2e_lbd",
+                        "--",
+                        "--ignored",
+                        "bench_failover",
+                        "--nocapture",
+                        "--test-threads=1",
+                    ],
+                )
+            }
             Some("coord") => bench_coord::run(&root),
             _ => bail!("usage: cargo xtask bench dataplane|kv|coord|e2e|failover"),
         },
