@@ -5,7 +5,7 @@
 //! VIP reads back through it and that every real server got its share,
 //! then tears everything down, also on Ctrl-C.
 
-use crate::testbed_cmd::{self, Mode, Testbed, REDIS_PORT, ZK_PORT};
+use crate::testbed_cmd::{self, Mode, Testbed, PREFIX, REDIS_PORT, ZK_PORT};
 use anyhow::{bail, Context, Result};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -168,6 +168,239 @@ pub fn run(root: &Path) -> Result<()> {
         traffic(&tb, mode)?;
         check_interrupted()?;
     }
+    keepalived_phase(&tb)?;
     step(&format!("demo finished in {:.0?}", started.elapsed()));
+    Ok(())
+}
+
+/// A redis-cli process in the client namespace, fed one command at a time
+/// through its stdin: one long-lived session through the VIP.
+struct RedisSession {
+    child: std::process::Child,
+    stdin: std::process::ChildStdin,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl RedisSession {
+    fn open(client: &Node) -> Result<RedisSession> {
+        use std::process::Stdio;
+        let mut child = client
+            .command("redis-cli")
+            .args(["-h", &VIP.to_string(), "-p", &REDIS_PORT.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdin = child.stdin.take().context("stdin")?;
+        let stdout = child.stdout.take().context("stdout")?;
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        Ok(RedisSession {
+            child,
+            stdin,
+            lines,
+        })
+    }
+
+    fn ask(&mut self, command: &str) -> Result<String> {
+        use std::io::Write;
+        writeln!(self.stdin, "{command}")?;
+        self.stdin.flush()?;
+        self.lines
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .with_context(|| format!("no answer to `{command}` within 10 s"))
+    }
+}
+
+impl Drop for RedisSession {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn has_vip(node: &Node) -> bool {
+    node.ipv4_addrs("eth0")
+        .map(|a| a.contains(&VIP))
+        .unwrap_or(false)
+}
+
+/// Polls `cond` every 20 ms for at most `limit`; how long it took.
+fn wait_until(
+    limit: std::time::Duration,
+    mut cond: impl FnMut() -> bool,
+) -> Option<std::time::Duration> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    None
+}
+
+/// lbd's YAML for one director: VRRP on eth0, conn sync to the peer, and
+/// the Redis service over rs1 and rs2 in DR mode with redis_ping checks.
+fn lbd_yaml(me: Role, peer: Role, priority: u8) -> String {
+    format!(
+        "global_defs:
+  instance: {PREFIX}-lbd-{me}
+  conn_sync: {{ peers: [{peer_ip}], interval: 0.1 }}
+vrrp_instances:
+  - name: VI_1
+    interface: eth0
+    virtual_router_id: 51
+    priority: {priority}
+    advert_int: 0.1
+    virtual_ipaddress: [\"{VIP}/24\"]
+virtual_servers:
+  - vip: {VIP}
+    port: {REDIS_PORT}
+    protocol: tcp
+    lb_algo: rr
+    lb_kind: dr
+    delay_loop: 1
+    real_servers:
+      - {{ ip: {rs1}, port: {REDIS_PORT}, weight: 1, redis_ping: {{ connect_timeout: 1, retry: 1, delay_before_retry: 1 }} }}
+      - {{ ip: {rs2}, port: {REDIS_PORT}, weight: 1, redis_ping: {{ connect_timeout: 1, retry: 1, delay_before_retry: 1 }} }}
+",
+        me = me.name(),
+        peer_ip = peer.ip(),
+        rs1 = Role::Rs1.ip(),
+        rs2 = Role::Rs2.ip(),
+    )
+}
+
+/// The weight lbd's table gives `role` on `director`, from `lbctl -L -n`.
+fn listed_weight(tb: &Testbed, director: &Node, instance: &str, role: Role) -> Option<String> {
+    let mut cmd = director.command(tb.bin.join("lbctl"));
+    cmd.env("LBCTL_INSTANCE", instance).args(["-L", "-n"]);
+    let out = cmd.output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .find(|l| l.contains(&format!("{}:{REDIS_PORT}", role.ip())))
+        .and_then(|l| l.split_whitespace().nth(3).map(str::to_string))
+}
+
+fn lbctl_in(tb: &Testbed, director: &Node, instance: &str, args: &[&str]) -> Result<String> {
+    let out = director
+        .command(tb.bin.join("lbctl"))
+        .env("LBCTL_INSTANCE", instance)
+        .args(args)
+        .output()?;
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// keepalived's half: lbd on lb1 and lb2 from YAML, a health-check removal
+/// and a failover that a redis-cli session survives.
+fn keepalived_phase(tb: &Testbed) -> Result<()> {
+    let (lb1, lb2, client) = (
+        tb.topo.node(Role::Lb1),
+        tb.topo.node(Role::Lb2),
+        tb.topo.node(Role::Client),
+    );
+    step("lbd on lb1 (priority 150) and lb2 (priority 100): VRRPv3, redis_ping checks, conn sync");
+    // Hand lb1 over from lbctl to lbd.
+    tb.lbctl(lb1, &["-C"])?;
+    for leg in ["eth0", "eth1"] {
+        tb.lbctl(lb1, &["detach", leg])?;
+    }
+    lb1.run(&["ip", "addr", "del", &format!("{VIP}/32"), "dev", "eth0"])?;
+    let lbd = tb.bin.join("lbd").display().to_string();
+    let mut daemons = Vec::new();
+    for (role, peer, priority) in [(Role::Lb1, Role::Lb2, 150), (Role::Lb2, Role::Lb1, 100)] {
+        let node = tb.topo.node(role);
+        let yaml = lbd_yaml(role, peer, priority);
+        let path = tb.topo.log_dir().join(format!("{}-lbd.yaml", node.name()));
+        std::fs::write(&path, &yaml)?;
+        if role == Role::Lb1 {
+            println!("lb1's {}:\n{yaml}", path.display());
+        }
+        daemons.push(node.spawn(&[&lbd, "--config", &path.display().to_string()])?);
+    }
+    let elected = wait_until(std::time::Duration::from_secs(10), || {
+        has_vip(lb1) && !has_vip(lb2)
+    });
+    if elected.is_none() {
+        bail!(
+            "lb1 did not become MASTER:\n{}",
+            daemons[0].output().unwrap_or_default()
+        );
+    }
+    daemons[1].wait_for_output("balancer attached", std::time::Duration::from_secs(10))?;
+    let (i1, i2) = (
+        format!("{}-lbd-lb1", testbed_cmd::PREFIX),
+        format!("{}-lbd-lb2", testbed_cmd::PREFIX),
+    );
+    println!("lb1 is MASTER and holds {VIP}; lb2 is BACKUP with its balancer attached\n\n$ lbctl -L -n   (on lb1)");
+    print!("{}", lbctl_in(tb, lb1, &i1, &["-L", "-n"])?);
+
+    step("health check: kv-server on rs2 stops, lbd drains it (weight 0), then it comes back");
+    let rs2 = tb.topo.node(Role::Rs2);
+    let listeners = rs2.run(&["ss", "-Hltnp", &format!("sport = :{REDIS_PORT}")])?;
+    let pid = listeners
+        .split("pid=")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+        .context("kv-server's pid on rs2")?
+        .to_string();
+    rs2.run(&["kill", &pid])?;
+    let drained = wait_until(std::time::Duration::from_secs(15), || {
+        listed_weight(tb, lb1, &i1, Role::Rs2).as_deref() == Some("0")
+    });
+    let took = drained.context("lbd did not drain rs2 within 15 s")?;
+    println!("rs2 drained {took:.1?} after kv-server stopped\n\n$ lbctl -L -n   (on lb1)");
+    print!("{}", lbctl_in(tb, lb1, &i1, &["-L", "-n"])?);
+    let _kv = tb.start_kv(rs2)?;
+    let back = wait_until(std::time::Duration::from_secs(15), || {
+        listed_weight(tb, lb1, &i1, Role::Rs2).as_deref() == Some("1")
+    });
+    println!(
+        "kv-server restarted on rs2: back at weight 1 after {:.1?}",
+        back.context("rs2 did not come back")?
+    );
+    for line in daemons[0]
+        .output()?
+        .lines()
+        .filter(|l| l.contains(&Role::Rs2.ip().to_string()))
+    {
+        println!("  lbd: {line}");
+    }
+
+    step("failover: kill -9 lbd on lb1 while a redis-cli session is open through the VIP");
+    let mut session = RedisSession::open(client)?;
+    println!(
+        "redis-cli> SET demo:failover before  -> {}",
+        session.ask("SET demo:failover before")?
+    );
+    println!(
+        "redis-cli> CLIENT SETNAME demo       -> {}",
+        session.ask("CLIENT SETNAME demo")?
+    );
+    std::thread::sleep(std::time::Duration::from_millis(500)); // a sync round
+    lb1.run(&["kill", "-9", &daemons[0].pid().to_string()])?;
+    let takeover = wait_until(std::time::Duration::from_secs(10), || {
+        has_vip(lb2) && !has_vip(lb1)
+    })
+    .context("lb2 did not take the VIP over alone")?;
+    println!("lb2 holds {VIP} {takeover:.0?} after the kill; lb1 no longer does (no split brain)");
+    let answer = session.ask("GET demo:failover")?;
+    println!("redis-cli> GET demo:failover          -> {answer}   (same session, same server)");
+    if answer != "before" {
+        bail!("the session did not survive the failover: GET answered {answer:?}");
+    }
+    println!("\n$ lbctl -L -n -c   (on lb2, first lines)");
+    for line in lbctl_in(tb, lb2, &i2, &["-L", "-n", "-c"])?.lines().take(6) {
+        println!("{line}");
+    }
     Ok(())
 }

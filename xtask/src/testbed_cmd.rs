@@ -52,6 +52,12 @@ pub struct Testbed {
     pub bin: PathBuf,
 }
 
+fn data_dir(node: &Node) -> PathBuf {
+    Path::new("/tmp")
+        .join(format!("{PREFIX}-data"))
+        .join(node.name())
+}
+
 /// The binaries the testbed runs, built once in release mode.
 pub fn build_binaries(root: &Path) -> Result<PathBuf> {
     util::cargo(
@@ -101,7 +107,7 @@ impl Testbed {
         })
     }
 
-    fn tool(&self, name: &str) -> String {
+    pub fn tool(&self, name: &str) -> String {
         self.bin.join(name).display().to_string()
     }
 
@@ -151,25 +157,12 @@ impl Testbed {
 
     /// kv-server on 6379 and coord-server on 2181 on every real server.
     fn start_servers(&self) -> Result<()> {
-        let data = Path::new("/tmp").join(format!("{PREFIX}-data"));
         for role in Mode::All.reals().into_iter().map(|(r, _)| r) {
             let node = self.topo.node(role);
-            let dir = data.join(node.name());
-            std::fs::create_dir_all(&dir)?;
-            let kv = self.tool("kv-server");
-            let port = REDIS_PORT.to_string();
-            node.spawn(&[
-                &kv,
-                "--port",
-                &port,
-                "--save",
-                "",
-                "--dir",
-                &dir.display().to_string(),
-            ])?;
+            self.start_kv(node)?;
             let zk = self.tool("coord-server");
             let zk_port = ZK_PORT.to_string();
-            let zk_dir = dir.join("zk").display().to_string();
+            let zk_dir = data_dir(node).join("zk").display().to_string();
             node.spawn(&[&zk, "--port", &zk_port, "--data-dir", &zk_dir])?;
         }
         for role in Mode::All.reals().into_iter().map(|(r, _)| r) {
@@ -180,6 +173,23 @@ impl Testbed {
             }
         }
         Ok(())
+    }
+
+    /// Starts kv-server on 6379 in `node`.
+    pub fn start_kv(&self, node: &Node) -> Result<testbed::Spawned> {
+        let dir = data_dir(node);
+        std::fs::create_dir_all(&dir)?;
+        let kv = self.tool("kv-server");
+        let port = REDIS_PORT.to_string();
+        node.spawn(&[
+            &kv,
+            "--port",
+            &port,
+            "--save",
+            "",
+            "--dir",
+            &dir.display().to_string(),
+        ])
     }
 
     /// Replaces lb1's services with 6379 and 2181 on the VIP, balanced rr
@@ -226,6 +236,18 @@ pub fn down() -> Result<()> {
         }
     }
     let _ = std::fs::remove_dir_all(Path::new("/tmp").join(format!("{PREFIX}-data")));
+    // lbd's health files.
+    if let Ok(entries) = std::fs::read_dir("/run/lbd") {
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(&format!("{PREFIX}-"))
+            {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
     eprintln!(
         "testbed down: {} namespaces, {pins} pin folders removed",
         removed.len()
