@@ -11,9 +11,10 @@ use crate::txnlog::{self, LogWriter};
 use std::collections::VecDeque;
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// What a connection's writer task is asked to do.
@@ -29,7 +30,7 @@ pub type OutTx = UnboundedSender<OutMsg>;
 pub enum LogMsg {
     /// Log records to append (may be empty) and the messages to release once
     /// they are durable.
-    Batch { records: Vec<u8>, out: Vec<(OutTx, OutMsg)> },
+    Batch { records: Vec<u8>, out: Vec<(OutTx, OutMsg)>, started: Option<Instant> },
     /// Start a new log file at `next_zxid` and write the snapshot taken at
     /// `next_zxid - 1`.
     Snapshot { next_zxid: i64, payload: Vec<u8> },
@@ -40,10 +41,60 @@ pub enum LogMsg {
 /// so while one group is being flushed the next can start.
 const FSYNC_WORKERS: usize = 3;
 
+/// Request latency as the four-letter words report it: from the moment the
+/// core queued a reply until the reply was released, in microseconds.
+#[derive(Default)]
+pub struct Latency {
+    min_us: AtomicU64,
+    max_us: AtomicU64,
+    total_us: AtomicU64,
+    count: AtomicU64,
+}
+
+impl Latency {
+    fn record(&self, started: Instant, replies: u64) {
+        if replies == 0 {
+            return;
+        }
+        let us = started.elapsed().as_micros() as u64;
+        if self.count.fetch_add(replies, Ordering::Relaxed) == 0 {
+            self.min_us.store(us, Ordering::Relaxed);
+        } else {
+            self.min_us.fetch_min(us, Ordering::Relaxed);
+        }
+        self.max_us.fetch_max(us, Ordering::Relaxed);
+        self.total_us.fetch_add(us * replies, Ordering::Relaxed);
+    }
+
+    /// (min, avg, max) in milliseconds, as ZooKeeper prints them.
+    pub fn millis(&self) -> (f64, f64, f64) {
+        let count = self.count.load(Ordering::Relaxed);
+        if count == 0 {
+            return (0.0, 0.0, 0.0);
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        let avg = self.total_us.load(Ordering::Relaxed) as f64 / count as f64 / 1000.0;
+        (ms(self.min_us.load(Ordering::Relaxed)), avg, ms(self.max_us.load(Ordering::Relaxed)))
+    }
+}
+
+/// Sends released messages and records their latency.
+fn dispatch(out: Vec<(OutTx, OutMsg)>, started: Option<Instant>, latency: &Latency) {
+    let replies = out.iter().filter(|(_, m)| matches!(m, OutMsg::Frame(_))).count() as u64;
+    for (tx, m) in out {
+        let _ = tx.send(m);
+    }
+    if let Some(t) = started {
+        latency.record(t, replies);
+    }
+}
+
 /// Messages to release once the log is durable up to `needs`.
 struct Waiting {
     needs: u64,
     out: Vec<(OutTx, OutMsg)>,
+    /// When the oldest of them was queued.
+    started: Option<Instant>,
     /// LogMsgs this covers, for the core's in-flight count.
     msgs: usize,
 }
@@ -61,6 +112,7 @@ struct Durability {
     state: Mutex<State>,
     more_to_sync: Condvar,
     in_flight: Arc<AtomicUsize>,
+    latency: Arc<Latency>,
 }
 
 fn fail(what: &str, e: std::io::Error) -> ! {
@@ -79,9 +131,7 @@ impl Durability {
     fn release(&self, st: &mut State) {
         while st.waiting.front().is_some_and(|w| w.needs <= st.durable) {
             let w = st.waiting.pop_front().expect("front exists");
-            for (tx, m) in w.out {
-                let _ = tx.send(m);
-            }
+            dispatch(w.out, w.started, &self.latency);
             self.in_flight.fetch_sub(w.msgs, Ordering::Release);
         }
     }
@@ -109,7 +159,13 @@ impl Durability {
     }
 }
 
-fn spawn(mut writer: LogWriter, snap_dir: PathBuf, rx: Receiver<LogMsg>, in_flight: Arc<AtomicUsize>) {
+fn spawn(
+    mut writer: LogWriter,
+    snap_dir: PathBuf,
+    rx: Receiver<LogMsg>,
+    in_flight: Arc<AtomicUsize>,
+    latency: Arc<Latency>,
+) {
     let shared = Arc::new(Durability {
         state: Mutex::new(State {
             appended: 0,
@@ -120,6 +176,7 @@ fn spawn(mut writer: LogWriter, snap_dir: PathBuf, rx: Receiver<LogMsg>, in_flig
         }),
         more_to_sync: Condvar::new(),
         in_flight,
+        latency,
     });
     for i in 0..FSYNC_WORKERS {
         let (shared, force_sync) = (shared.clone(), writer.force_sync());
@@ -135,11 +192,13 @@ fn spawn(mut writer: LogWriter, snap_dir: PathBuf, rx: Receiver<LogMsg>, in_flig
                 let mut appended = false;
                 let mut msgs = 0;
                 let mut out = Vec::new();
+                let mut started: Option<Instant> = None;
                 let mut msg = Some(first);
                 while let Some(m) = msg.take() {
                     msgs += 1;
                     match m {
-                        LogMsg::Batch { records, out: o } => {
+                        LogMsg::Batch { records, out: o, started: s } => {
+                            started = started.or(s);
                             if !records.is_empty() {
                                 writer.append(&records).unwrap_or_else(|e| fail("log append", e));
                                 appended = true;
@@ -158,7 +217,8 @@ fn spawn(mut writer: LogWriter, snap_dir: PathBuf, rx: Receiver<LogMsg>, in_flig
                             st.claimed = st.claimed.max(st.appended);
                             st.file = writer.shared_file();
                             let needs = st.appended;
-                            st.waiting.push_back(Waiting { needs, out: std::mem::take(&mut out), msgs });
+                            let out = std::mem::take(&mut out);
+                            st.waiting.push_back(Waiting { needs, out, started: started.take(), msgs });
                             msgs = 0;
                             shared.release(&mut st);
                             drop(st);
@@ -173,7 +233,7 @@ fn spawn(mut writer: LogWriter, snap_dir: PathBuf, rx: Receiver<LogMsg>, in_flig
                     shared.more_to_sync.notify_one();
                 }
                 let needs = st.appended;
-                st.waiting.push_back(Waiting { needs, out, msgs });
+                st.waiting.push_back(Waiting { needs, out, started, msgs });
                 shared.release(&mut st);
             }
         })
@@ -196,8 +256,11 @@ pub struct CommitQueue {
     tx: Sender<LogMsg>,
     records: Vec<u8>,
     out: Vec<(OutTx, OutMsg)>,
+    /// When the first message of the current batch was queued.
+    started: Option<Instant>,
     /// Messages handed to the sync thread and not yet fully handled.
     in_flight: Arc<AtomicUsize>,
+    latency: Arc<Latency>,
 }
 
 impl CommitQueue {
@@ -205,8 +268,13 @@ impl CommitQueue {
     pub fn start(writer: LogWriter, snap_dir: PathBuf) -> Self {
         let (tx, rx) = std::sync::mpsc::channel();
         let in_flight = Arc::new(AtomicUsize::new(0));
-        spawn(writer, snap_dir, rx, in_flight.clone());
-        CommitQueue { tx, records: Vec::new(), out: Vec::new(), in_flight }
+        let latency = Arc::new(Latency::default());
+        spawn(writer, snap_dir, rx, in_flight.clone(), latency.clone());
+        CommitQueue { tx, records: Vec::new(), out: Vec::new(), started: None, in_flight, latency }
+    }
+
+    pub fn latency(&self) -> &Latency {
+        &self.latency
     }
 
     pub fn records(&mut self) -> &mut Vec<u8> {
@@ -214,6 +282,7 @@ impl CommitQueue {
     }
 
     pub fn send(&mut self, to: &OutTx, msg: OutMsg) {
+        self.started.get_or_insert_with(Instant::now);
         self.out.push((to.clone(), msg));
     }
 
@@ -224,13 +293,13 @@ impl CommitQueue {
         if self.records.is_empty() && self.out.is_empty() {
             return;
         }
+        let started = self.started.take();
         if self.records.is_empty() && self.in_flight.load(Ordering::Acquire) == 0 {
-            for (tx, m) in self.out.drain(..) {
-                let _ = tx.send(m);
-            }
+            dispatch(std::mem::take(&mut self.out), started, &self.latency);
             return;
         }
-        let batch = LogMsg::Batch { records: std::mem::take(&mut self.records), out: std::mem::take(&mut self.out) };
+        let batch =
+            LogMsg::Batch { records: std::mem::take(&mut self.records), out: std::mem::take(&mut self.out), started };
         self.hand_over(batch);
     }
 

@@ -546,6 +546,7 @@ impl Core {
             sent: self.sent,
             sessions: self.sessions.iter().map(|(id, s)| (*id, s.timeout_ms)).collect(),
             uptime: self.started.elapsed(),
+            latency_ms: self.queue.latency().millis(),
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct ServerView<'a> {
     pub sent: u64,
     pub sessions: Vec<(i64, i32)>,
     pub uptime: Duration,
+    /// Request latency (min, avg, max) in milliseconds.
+    pub latency_ms: (f64, f64, f64),
 }
 
 /// The word as a four-byte frame length, which is how ZooKeeper spots it.
@@ -79,7 +81,10 @@ fn srvr(v: &ServerView, with_clients: bool) -> String {
     }
     let _ = write!(
         s,
-        "Latency min/avg/max: 0/0.0/0\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+        "Latency min/avg/max: {:.0}/{:.4}/{:.0}\nReceived: {}\nSent: {}\nConnections: {}\nOutstanding: 0\nZxid: 0x{:x}\nMode: standalone\nNode count: {}\n",
+        v.latency_ms.0,
+        v.latency_ms.1,
+        v.latency_ms.2,
         v.received,
         v.sent,
         v.conns.len(),
@@ -101,9 +106,9 @@ fn mntr(v: &ServerView) -> String {
     let lines: Vec<(&str, String)> = vec![
         ("zk_version", VERSION.to_string()),
         ("zk_server_state", "standalone".into()),
-        ("zk_avg_latency", "0.0".into()),
-        ("zk_max_latency", "0".into()),
-        ("zk_min_latency", "0".into()),
+        ("zk_avg_latency", format!("{:.4}", v.latency_ms.1)),
+        ("zk_max_latency", format!("{:.0}", v.latency_ms.2)),
+        ("zk_min_latency", format!("{:.0}", v.latency_ms.0)),
         ("zk_packets_received", v.received.to_string()),
         ("zk_packets_sent", v.sent.to_string()),
         ("zk_num_alive_connections", v.conns.len().to_string()),
@@ -208,6 +213,7 @@ mod tests {
                     sent: 0,
                     sessions: vec![],
                     uptime: Duration::ZERO,
+                    latency_ms: (0.0, 0.0, 0.0),
                 },
             )
         };

@@ -27,6 +27,12 @@ fn every_word_answers_in_zookeeper_format() {
     });
     let port = server.port;
     let srvr = four_letter(port, "srvr");
+    let latency = srvr.lines().find(|l| l.starts_with("Latency min/avg/max: ")).unwrap().to_string();
+    let parts: Vec<f64> = latency["Latency min/avg/max: ".len()..].split('/').map(|x| x.parse().unwrap()).collect();
+    assert!(
+        parts.len() == 3 && parts[0] <= parts[1] + 1.0 && parts[1] <= parts[2] + 1.0 && parts[1] > 0.0,
+        "{latency}"
+    );
     assert!(srvr.starts_with("Zookeeper version: "), "{srvr}");
     for field in [
         "Latency min/avg/max:",
