@@ -1,10 +1,11 @@
 //! The network side: accept loop, one task per connection, the 10 Hz cron
 //! (active expiry, eviction) and shutdown on SHUTDOWN or SIGTERM.
 //!
-//! Concurrency: a tokio multi-thread runtime does the socket I/O and request
-//! parsing on every core; command execution takes one lock over the whole
-//! keyspace, once per batch of pipelined commands. That keeps per-connection
-//! order, and makes MULTI/EXEC and multi-key commands atomic for free.
+//! Concurrency: by default one event loop (tokio's current-thread runtime),
+//! as Redis. With `io-threads N` > 1 a multi-thread runtime does socket I/O
+//! and parsing on N threads. Either way command execution takes one lock over
+//! the whole keyspace, once per batch of pipelined commands: that keeps
+//! per-connection order, and makes MULTI/EXEC and multi-key commands atomic.
 
 use crate::clients::{ClientInfo, Push};
 use crate::cmd::{dispatch, Client, Ctx};

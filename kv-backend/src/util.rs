@@ -260,7 +260,8 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         while i < line.len() && line[i].is_ascii_whitespace() {
             i += 1;
         }
-        if i >= line.len() {
+        // Redis splits a C string: a NUL byte ends the line.
+        if i >= line.len() || line[i] == 0 {
             return Some(out);
         }
         let mut cur = Vec::new();
@@ -268,7 +269,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
         let mut in_sq = false;
         loop {
             if in_dq {
-                if i >= line.len() {
+                if i >= line.len() || line[i] == 0 {
                     return None;
                 }
                 let c = line[i];
@@ -297,7 +298,7 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     cur.push(c);
                 }
             } else if in_sq {
-                if i >= line.len() {
+                if i >= line.len() || line[i] == 0 {
                     return None;
                 }
                 let c = line[i];
@@ -438,6 +439,10 @@ mod tests {
         assert_eq!(split_args(b"set k \"a b\"").unwrap(), vec![b"set".to_vec(), b"k".to_vec(), b"a b".to_vec()]);
         assert!(split_args(b"set k \"a").is_none());
         assert_eq!(split_args(b"  ").unwrap().len(), 0);
+        // A NUL byte ends the line, as in Redis' C-string parser.
+        assert_eq!(split_args(b"ab\0cd ef").unwrap(), vec![b"ab".to_vec()]);
+        assert_eq!(split_args(b"\0\0x").unwrap().len(), 0);
+        assert!(split_args(b"\"a\0\"").is_none());
     }
 
     #[test]

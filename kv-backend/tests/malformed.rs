@@ -39,6 +39,10 @@ fn protocol_errors_are_reported_and_connection_closed() {
         let got = poke(kv.port, input);
         assert_eq!(String::from_utf8_lossy(&got), want, "input {:?}", String::from_utf8_lossy(input));
     }
+    // A NUL byte ends an inline line (Redis parses it as a C string); this
+    // once made the inline splitter loop forever.
+    let got = poke(kv.port, b"a\0b c\r\n\0\0\r\nPING\r\n");
+    assert_eq!(String::from_utf8_lossy(&got), "-ERR unknown command 'a', with args beginning with: \r\n+PONG\r\n");
     // Valid commands before the bad frame still get their replies.
     let got = poke(kv.port, b"PING\r\n*1\r\n$4\r\nPING\r\n*x\r\n");
     assert_eq!(String::from_utf8_lossy(&got), "+PONG\r\n+PONG\r\n-ERR Protocol error: invalid multibulk length\r\n");

@@ -160,6 +160,10 @@ pub fn hincrby(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 pub fn hincrbyfloat(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     parse_f64(&argv[3]).ok_or_else(|| err(super::NOT_FLOAT))?;
+    // Redis rejects an infinite increment (in long double) before touching the key.
+    if incr_float(b"0", &argv[3]).is_none() {
+        return Err(err("ERR value is NaN or Infinity"));
+    }
     let t = ctx.store.config.thresholds;
     let h = hash_for_write(ctx, &argv[1])?;
     let cur = h.map.get(argv[2].as_ref()).map_or_else(|| b"0".to_vec(), |v| v.to_vec());

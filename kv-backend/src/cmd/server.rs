@@ -374,7 +374,8 @@ pub fn debug(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 fn populate(ctx: &mut Ctx, count: usize, prefix: &[u8], size: Option<usize>) {
     let db = ctx.client.db;
     let lru = ctx.store.fresh_lru(ctx.now);
-    ctx.store.dbs[db].keys.reserve_exact(count);
+    // Reserve up front (bounded: the count comes from the client).
+    ctx.store.dbs[db].keys.reserve_exact(count.min(1 << 24));
     let mut key = Vec::with_capacity(prefix.len() + 12);
     for i in 0..count {
         key.clear();
