@@ -108,7 +108,7 @@ fn nat_to_real(ctx: &XdpContext, pkt: &L4Packet, real: &RealServer, real_id: u32
         proto: pkt.proto,
         _pad: [0; 3],
     };
-    match NAT_REPLIES.get_ptr_mut(&reply_key) {
+    match NAT_REPLIES.get_ptr_mut(reply_key) {
         // SAFETY: a live map value.
         Some(entry) if unsafe { (*entry).real_id } == real_id => unsafe {
             (*entry).last_seen_ns = now;
@@ -146,7 +146,7 @@ fn remember_reply(
         our_mac,
         _pad: [0; 2],
     };
-    NAT_REPLIES.insert(reply_key, &reply, 0).ok()
+    NAT_REPLIES.insert(reply_key, reply, 0).ok()
 }
 
 /// Sends a packet already rewritten for a NAT real server to its next hop:
@@ -165,7 +165,7 @@ pub fn send_rewritten(ctx: &XdpContext, pkt: &L4Packet, real: &RealServer) -> u3
 /// the packet is not a reply we track.
 #[inline(always)]
 pub fn nat_reply(ctx: &XdpContext, pkt: &L4Packet, now: u64) -> Option<(u32, u32)> {
-    let entry = NAT_REPLIES.get_ptr_mut(&pkt.flow())?;
+    let entry = NAT_REPLIES.get_ptr_mut(pkt.flow())?;
     // SAFETY: a live map value.
     let entry = unsafe { &mut *entry };
     entry.last_seen_ns = now;

@@ -30,7 +30,7 @@ pub fn handle(ctx: &XdpContext, eth: *mut EthHdr, ip: *mut Ipv4Hdr) -> u32 {
     // SAFETY: `ip` was bounds checked by the caller.
     let daddr = unsafe { (*ip).daddr };
     // SAFETY: a plain lookup; the value is not kept.
-    if unsafe { VIPS.get(&daddr) }.is_none() {
+    if unsafe { VIPS.get(daddr) }.is_none() {
         return xdp_action::XDP_PASS;
     }
     let Some(icmp) = ptr_at::<IcmpHdr>(ctx, L4_OFFSET) else {
@@ -49,13 +49,9 @@ pub fn handle(ctx: &XdpContext, eth: *mut EthHdr, ip: *mut Ipv4Hdr) -> u32 {
 fn echo_reply(eth: *mut EthHdr, ip: *mut Ipv4Hdr, icmp: *mut IcmpHdr) -> u32 {
     // SAFETY: all three headers were bounds checked.
     unsafe {
-        let mac = (*eth).dst;
-        (*eth).dst = (*eth).src;
-        (*eth).src = mac;
+        core::mem::swap(&mut (*eth).dst, &mut (*eth).src);
         // Swapping the addresses leaves the header sum unchanged.
-        let addr = (*ip).saddr;
-        (*ip).saddr = (*ip).daddr;
-        (*ip).daddr = addr;
+        core::mem::swap(&mut (*ip).saddr, &mut (*ip).daddr);
         let old_ttl_word = u16::from_ne_bytes([(*ip).ttl, (*ip).proto]);
         (*ip).ttl = REPLY_TTL;
         let new_ttl_word = u16::from_ne_bytes([(*ip).ttl, (*ip).proto]);
@@ -102,7 +98,7 @@ fn error_to_real(ctx: &XdpContext, ip: *mut Ipv4Hdr, icmp: *mut IcmpHdr, now: u6
         _pad: [0; 3],
     };
     // SAFETY: a plain lookup; the value is copied out.
-    let Some(conn) = (unsafe { CONNS.get(&flow) }).copied() else {
+    let Some(conn) = (unsafe { CONNS.get(flow) }).copied() else {
         return xdp_action::XDP_PASS;
     };
     let Some(real) = usable_real(conn.real_id, conn.service_id) else {

@@ -97,7 +97,7 @@ fn l4_packet(ctx: &XdpContext, pkt: &L4Packet) -> u32 {
     };
     let now = now_ns();
     // SAFETY: the value is copied out before any map update.
-    match unsafe { SERVICES.get(&key) }.copied() {
+    match unsafe { SERVICES.get(key) }.copied() {
         Some(svc) => service_packet(ctx, pkt, &svc, now),
         None => nat_reply_or_pass(ctx, pkt, now),
     }
@@ -177,7 +177,7 @@ fn new_connection(
         state,
         _pad: [0; 7],
     };
-    CONNS.insert(flow, &entry, 0).ok()?;
+    CONNS.insert(flow, entry, 0).ok()?;
     account(real_id, None, state);
     if debug_logging() {
         debug!(

@@ -163,7 +163,7 @@ pub fn pick_real(svc: &ServiceInfo, flow: &FlowKey, now: u64) -> Option<u32> {
         saddr: flow.saddr,
     };
     let timeout = svc.persist_timeout_s as u64 * 1_000_000_000;
-    if let Some(entry) = PERSIST.get_ptr_mut(&key) {
+    if let Some(entry) = PERSIST.get_ptr_mut(key) {
         // SAFETY: a live map value of this flow's client.
         let entry = unsafe { &mut *entry };
         if now.wrapping_sub(entry.last_seen_ns) <= timeout
@@ -179,7 +179,7 @@ pub fn pick_real(svc: &ServiceInfo, flow: &FlowKey, now: u64) -> Option<u32> {
         real_id,
         _pad: 0,
     };
-    let _ = PERSIST.insert(&key, &entry, 0);
+    let _ = PERSIST.insert(key, entry, 0);
     Some(real_id)
 }
 
@@ -194,7 +194,7 @@ pub fn touch_persistence(svc: &ServiceInfo, saddr: u32, now: u64) {
         service_id: svc.id,
         saddr,
     };
-    if let Some(entry) = PERSIST.get_ptr_mut(&key) {
+    if let Some(entry) = PERSIST.get_ptr_mut(key) {
         // SAFETY: a live map value.
         unsafe { (*entry).last_seen_ns = now };
     }

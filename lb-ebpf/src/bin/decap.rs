@@ -49,7 +49,7 @@ fn try_decap(ctx: &XdpContext) -> Option<()> {
         return None;
     }
     // SAFETY: a plain lookup; the value is not kept.
-    unsafe { DECAP_DSTS.get(&outer.daddr) }?;
+    unsafe { DECAP_DSTS.get(outer.daddr) }?;
     pop_ipip(ctx)
 }
 
