@@ -12,7 +12,7 @@ use aya_ebpf::{bindings::xdp_action, helpers::bpf_ktime_get_coarse_ns, programs:
 use aya_log_ebpf::debug;
 use lb_common::{
     global_stat, ConnEntry, FlowKey, RealServer, ServiceInfo, ServiceKey, CFG_F_DEBUG_LOG,
-    IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, SVC_F_DROP_UNSCHEDULABLE,
+    CONN_F_PERSISTENT, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, SVC_F_DROP_UNSCHEDULABLE,
 };
 use lb_ebpf::parse::{
     ptr_at, EthHdr, Ipv4Hdr, L4Packet, TcpHdr, UdpHdr, ETH_HDR_LEN, ETH_P_IP, IPV4_NO_OPTIONS,
@@ -96,6 +96,11 @@ fn l4_packet(ctx: &XdpContext, pkt: &L4Packet) -> u32 {
         _pad: 0,
     };
     let now = now_ns();
+    let flow = pkt.flow();
+    if let Some((real_id, real, service_id)) = existing_connection(&flow, pkt, now) {
+        stats::count(service_id, real_id, false, true, pkt.ip_len as u64);
+        return forward::to_real(ctx, pkt, real, real_id, now);
+    }
     // SAFETY: the value is copied out before any map update.
     match unsafe { SERVICES.get(key) }.copied() {
         Some(svc) => service_packet(ctx, pkt, &svc, now),
@@ -115,48 +120,46 @@ pub fn now_ns() -> u64 {
 #[inline(always)]
 fn service_packet(ctx: &XdpContext, pkt: &L4Packet, svc: &ServiceInfo, now: u64) -> u32 {
     let flow = pkt.flow();
-    let (real_id, real, new_conn) = match existing_connection(&flow, pkt, svc, now) {
-        Some((real_id, real)) => (real_id, real, false),
-        None => match new_connection(ctx, &flow, pkt, svc, now) {
-            Some((real_id, real)) => (real_id, real, true),
-            None => {
-                stats::bump_global(global_stat::NO_REAL);
-                return if svc.flags & SVC_F_DROP_UNSCHEDULABLE != 0 {
-                    xdp_action::XDP_DROP
-                } else {
-                    xdp_action::XDP_PASS
-                };
-            }
-        },
+    let Some((real_id, real)) = new_connection(ctx, &flow, pkt, svc, now) else {
+        stats::bump_global(global_stat::NO_REAL);
+        return if svc.flags & SVC_F_DROP_UNSCHEDULABLE != 0 {
+            xdp_action::XDP_DROP
+        } else {
+            xdp_action::XDP_PASS
+        };
     };
-    stats::count(svc.id, real_id, new_conn, true, pkt.ip_len as u64);
+    stats::count(svc.id, real_id, true, true, pkt.ip_len as u64);
     forward::to_real(ctx, pkt, real, real_id, now)
 }
 
-/// The real server of a live connection, with its TCP state advanced.
-/// Expired entries and entries whose server is gone count as absent.
+/// The real server (id, value, service) of a live connection, with its
+/// TCP state advanced. The hit path needs no service lookup: the flow key
+/// names the service, and a deleted service's servers are retired, which
+/// `usable_real` sees. Expired entries and entries whose server is gone
+/// count as absent.
 #[inline(always)]
 fn existing_connection(
     flow: &FlowKey,
     pkt: &L4Packet,
-    svc: &ServiceInfo,
     now: u64,
-) -> Option<(u32, &'static RealServer)> {
+) -> Option<(u32, &'static RealServer, u32)> {
     let conn = CONNS.get_ptr_mut(flow)?;
     // SAFETY: a live map value; this flow's packets are the only writers.
     let conn = unsafe { &mut *conn };
-    if now.wrapping_sub(conn.last_seen_ns) > timeout_ns(conn.state) || conn.service_id != svc.id {
+    if now.wrapping_sub(conn.last_seen_ns) > timeout_ns(conn.state) {
         return None;
     }
-    let real = usable_real(conn.real_id, svc.id)?;
+    let real = usable_real(conn.real_id, conn.service_id)?;
     let state = next_state(pkt.proto, conn.state, pkt.tcp_flags);
     if state != conn.state {
         account(conn.real_id, Some(conn.state), state);
         conn.state = state;
     }
     conn.last_seen_ns = now;
-    touch_persistence(svc, flow.saddr, now);
-    Some((conn.real_id, real))
+    if conn.flags & CONN_F_PERSISTENT != 0 {
+        touch_persistence(conn.service_id, flow.saddr, now);
+    }
+    Some((conn.real_id, real, conn.service_id))
 }
 
 #[inline(always)]
@@ -175,7 +178,12 @@ fn new_connection(
         real_id,
         service_id: svc.id,
         state,
-        _pad: [0; 7],
+        flags: if svc.persist_timeout_s != 0 {
+            CONN_F_PERSISTENT
+        } else {
+            0
+        },
+        _pad: [0; 6],
     };
     CONNS.insert(flow, entry, 0).ok()?;
     account(real_id, None, state);

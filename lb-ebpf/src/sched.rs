@@ -186,14 +186,8 @@ pub fn pick_real(svc: &ServiceInfo, flow: &FlowKey, now: u64) -> Option<u32> {
 /// Refreshes the persistence template of an existing connection, so that a
 /// client with live traffic keeps its server past the timeout.
 #[inline(always)]
-pub fn touch_persistence(svc: &ServiceInfo, saddr: u32, now: u64) {
-    if svc.persist_timeout_s == 0 {
-        return;
-    }
-    let key = PersistKey {
-        service_id: svc.id,
-        saddr,
-    };
+pub fn touch_persistence(service_id: u32, saddr: u32, now: u64) {
+    let key = PersistKey { service_id, saddr };
     if let Some(entry) = PERSIST.get_ptr_mut(key) {
         // SAFETY: a live map value.
         unsafe { (*entry).last_seen_ns = now };

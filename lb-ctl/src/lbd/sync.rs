@@ -233,7 +233,11 @@ pub fn apply(maps: &mut Maps, entries: &[SyncEntry]) -> crate::Result<usize> {
                 real_id: real.id,
                 service_id: service.id,
                 state: e.state,
-                // Builds with or without the data plane's `flags` byte.
+                flags: if service.options.persistence != 0 {
+                    lb_common::CONN_F_PERSISTENT
+                } else {
+                    0
+                },
                 ..Default::default()
             };
             maps.conns.insert(e.flow_key(), value, 0)?;

@@ -399,8 +399,15 @@ pub struct ConnEntry {
     pub service_id: u32,
     /// [`ConnState`] as `u8`.
     pub state: u8,
-    pub _pad: [u8; 7],
+    /// `CONN_F_*`.
+    pub flags: u8,
+    pub _pad: [u8; 6],
 }
+
+/// The connection's service is persistent: its packets keep the client's
+/// persistence template alive, as IPVS' controlled connections do. Kept in
+/// the entry so the hit path needs no service lookup.
+pub const CONN_F_PERSISTENT: u8 = 1;
 
 /// Value of `NAT_REPLIES`, keyed by the reply's 5-tuple (RIP:rport →
 /// CIP:cport): what to write back so the client sees VIP:vport, and the
