@@ -186,23 +186,21 @@ impl Store {
     /// Finds a live key (expiring it lazily first).
     pub fn lookup(&mut self, db: usize, key: &[u8], now: i64, access: Access) -> Option<&mut Entry> {
         self.expire_if_needed(db, key, now);
-        let touch = access != Access::NoTouch;
-        let found = self.dbs[db].keys.contains_key(key);
+        // Borrow the fields apart so the entry (one hash lookup) and the
+        // stats can be used together.
+        let Store { dbs, stats, config, .. } = self;
+        let found = dbs[db].keys.get_mut(key);
         if access == Access::Read {
-            if found {
-                self.stats.keyspace_hits += 1;
+            if found.is_some() {
+                stats.keyspace_hits += 1;
             } else {
-                self.stats.keyspace_misses += 1;
+                stats.keyspace_misses += 1;
             }
         }
-        if !found {
-            return None;
-        }
-        // Split the borrow: policy data from self, entry from the db.
-        let lfu = self.config.maxmemory_policy.is_lfu();
-        let (decay, factor) = (self.config.lfu_decay_time, self.config.lfu_log_factor);
-        let e = self.dbs[db].keys.get_mut(key).expect("checked above");
-        if touch {
+        let e = found?;
+        let lfu = config.maxmemory_policy.is_lfu();
+        let (decay, factor) = (config.lfu_decay_time, config.lfu_log_factor);
+        if access != Access::NoTouch {
             if lfu {
                 let c = lfu_log_incr(lfu_decayed(e.lru, now, decay), factor);
                 e.lru = (lfu_minutes(now) << 8) | c;

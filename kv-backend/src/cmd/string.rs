@@ -334,6 +334,14 @@ pub fn setrange(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
+    // Fast path: an int-encoded value is updated in place (TTL untouched).
+    if let Some(Value::Int(n)) = ctx.lookup(key, Access::Write).map(|e| &mut e.val) {
+        let new = n.checked_add(delta).ok_or_else(|| err("ERR increment or decrement would overflow"))?;
+        *n = new;
+        ctx.modified(key);
+        ctx.out.int(new);
+        return Ok(());
+    }
     let cur = match ctx.lookup(key, Access::Write).map(|e| &e.val) {
         None => 0,
         Some(Value::Int(n)) => *n,
