@@ -2,5 +2,8 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=csrc/longdouble.c");
-    cc::Build::new().file("csrc/longdouble.c").opt_level(2).compile("kvlongdouble");
+    cc::Build::new()
+        .file("csrc/longdouble.c")
+        .opt_level(2)
+        .compile("kvlongdouble");
 }

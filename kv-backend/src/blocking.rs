@@ -12,7 +12,11 @@ pub enum BlockOp {
     /// BLPOP / BRPOP.
     Pop { left: bool },
     /// BLMOVE / BRPOPLPUSH.
-    Move { dst: Sds, from_left: bool, to_left: bool },
+    Move {
+        dst: Sds,
+        from_left: bool,
+        to_left: bool,
+    },
     /// BLMPOP.
     MPop { left: bool, count: usize },
     /// BZPOPMIN / BZPOPMAX.
@@ -61,7 +65,10 @@ impl Registry {
 
     pub fn block(&mut self, client: ClientId, w: Waiter) {
         for k in &w.keys {
-            self.by_key.entry((w.db, k.clone())).or_default().push_back(client);
+            self.by_key
+                .entry((w.db, k.clone()))
+                .or_default()
+                .push_back(client);
         }
         self.waiters.insert(client, w);
     }

@@ -30,21 +30,34 @@ impl EvictionPolicy {
     ];
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)).map(|(_, p)| *p)
+        Self::ALL
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(s))
+            .map(|(_, p)| *p)
     }
 
     pub fn name(self) -> &'static str {
-        Self::ALL.iter().find(|(_, p)| *p == self).map(|(n, _)| *n).expect("listed")
+        Self::ALL
+            .iter()
+            .find(|(_, p)| *p == self)
+            .map(|(n, _)| *n)
+            .expect("listed")
     }
 
     pub fn is_lfu(self) -> bool {
-        matches!(self, EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu)
+        matches!(
+            self,
+            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu
+        )
     }
 
     pub fn volatile_only(self) -> bool {
         matches!(
             self,
-            EvictionPolicy::VolatileLru | EvictionPolicy::VolatileLfu | EvictionPolicy::VolatileRandom | EvictionPolicy::VolatileTtl
+            EvictionPolicy::VolatileLru
+                | EvictionPolicy::VolatileLfu
+                | EvictionPolicy::VolatileRandom
+                | EvictionPolicy::VolatileTtl
         )
     }
 }
@@ -189,7 +202,11 @@ const TYPED: &[&str] = &[
 
 impl Config {
     pub fn names(&self) -> Vec<String> {
-        TYPED.iter().map(|s| s.to_string()).chain(self.passive.keys().cloned()).collect()
+        TYPED
+            .iter()
+            .map(|s| s.to_string())
+            .chain(self.passive.keys().cloned())
+            .collect()
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
@@ -208,11 +225,19 @@ impl Config {
             "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
             "hz" => self.hz.to_string(),
             "io-threads" => self.io_threads.to_string(),
-            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => t.hash_max_listpack_entries.to_string(),
-            "hash-max-listpack-value" | "hash-max-ziplist-value" => t.hash_max_listpack_value.to_string(),
+            "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
+                t.hash_max_listpack_entries.to_string()
+            }
+            "hash-max-listpack-value" | "hash-max-ziplist-value" => {
+                t.hash_max_listpack_value.to_string()
+            }
             "set-max-intset-entries" => t.set_max_intset_entries.to_string(),
-            "zset-max-listpack-entries" | "zset-max-ziplist-entries" => t.zset_max_listpack_entries.to_string(),
-            "zset-max-listpack-value" | "zset-max-ziplist-value" => t.zset_max_listpack_value.to_string(),
+            "zset-max-listpack-entries" | "zset-max-ziplist-entries" => {
+                t.zset_max_listpack_entries.to_string()
+            }
+            "zset-max-listpack-value" | "zset-max-ziplist-value" => {
+                t.zset_max_listpack_value.to_string()
+            }
             other => return self.passive.get(other).cloned(),
         })
     }
@@ -275,20 +300,24 @@ impl Config {
         let mut i = 0;
         if let Some(first) = args.first() {
             if !first.starts_with("--") {
-                let text = std::fs::read_to_string(first).map_err(|e| format!("can't read config file {first}: {e}"))?;
+                let text = std::fs::read_to_string(first)
+                    .map_err(|e| format!("can't read config file {first}: {e}"))?;
                 cfg.load_text(&text)?;
                 i = 1;
             }
         }
         while i < args.len() {
-            let name = args[i].strip_prefix("--").ok_or_else(|| format!("unexpected argument '{}'", args[i]))?;
+            let name = args[i]
+                .strip_prefix("--")
+                .ok_or_else(|| format!("unexpected argument '{}'", args[i]))?;
             let mut values = Vec::new();
             i += 1;
             while i < args.len() && !args[i].starts_with("--") {
                 values.push(args[i].clone());
                 i += 1;
             }
-            cfg.set(name, &values.join(" "), true).map_err(|e| format!("option '{name}': {e}"))?;
+            cfg.set(name, &values.join(" "), true)
+                .map_err(|e| format!("option '{name}': {e}"))?;
         }
         Ok(cfg)
     }
@@ -300,10 +329,15 @@ impl Config {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let parts = crate::util::split_args(line.as_bytes()).ok_or_else(|| format!("line {}: unbalanced quotes", n + 1))?;
-            let parts: Vec<String> = parts.into_iter().map(|p| String::from_utf8_lossy(&p).into_owned()).collect();
+            let parts = crate::util::split_args(line.as_bytes())
+                .ok_or_else(|| format!("line {}: unbalanced quotes", n + 1))?;
+            let parts: Vec<String> = parts
+                .into_iter()
+                .map(|p| String::from_utf8_lossy(&p).into_owned())
+                .collect();
             if let Some((name, rest)) = parts.split_first() {
-                self.set(name, &rest.join(" "), true).map_err(|e| format!("line {}: '{name}': {e}", n + 1))?;
+                self.set(name, &rest.join(" "), true)
+                    .map_err(|e| format!("line {}: '{name}': {e}", n + 1))?;
             }
         }
         Ok(())
@@ -316,10 +350,19 @@ mod tests {
 
     #[test]
     fn command_line_options() {
-        let args: Vec<String> = ["--port", "7000", "--save", "", "--maxmemory", "1mb", "--maxmemory-policy", "allkeys-lfu"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let args: Vec<String> = [
+            "--port",
+            "7000",
+            "--save",
+            "",
+            "--maxmemory",
+            "1mb",
+            "--maxmemory-policy",
+            "allkeys-lfu",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let c = Config::from_args(&args).unwrap();
         assert_eq!(c.port, 7000);
         assert_eq!(c.maxmemory, 1024 * 1024);

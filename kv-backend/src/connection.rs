@@ -60,13 +60,19 @@ fn parse_inline(buf: &mut BytesMut) -> Result<Option<Parsed>, ProtocolError> {
         }
         return Ok(None);
     };
-    let line_end = if nl > 0 && buf[nl - 1] == b'\r' { nl - 1 } else { nl };
+    let line_end = if nl > 0 && buf[nl - 1] == b'\r' {
+        nl - 1
+    } else {
+        nl
+    };
     let args = split_args(&buf[..line_end]);
     let _ = buf.split_to(nl + 1);
     match args {
         None => Err(proto_err("unbalanced quotes in request")),
         Some(a) if a.is_empty() => Ok(Some(Parsed::Nothing)),
-        Some(a) => Ok(Some(Parsed::Command(a.into_iter().map(Bytes::from).collect()))),
+        Some(a) => Ok(Some(Parsed::Command(
+            a.into_iter().map(Bytes::from).collect(),
+        ))),
     }
 }
 
@@ -105,7 +111,10 @@ fn parse_multibulk(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed>,
             return Ok(None);
         };
         if buf[pos] != b'$' {
-            return Err(proto_err(&format!("expected '$', got '{}'", buf[pos] as char)));
+            return Err(proto_err(&format!(
+                "expected '$', got '{}'",
+                buf[pos] as char
+            )));
         }
         let len = match parse_i64_strict(&buf[pos + 1..cr]) {
             Some(n) if n >= 0 && n <= limits.proto_max_bulk_len => n as usize,
@@ -127,14 +136,19 @@ fn parse_multibulk(buf: &mut BytesMut, limits: Limits) -> Result<Option<Parsed>,
         pos = end + 2;
     }
     let frame = buf.split_to(pos).freeze();
-    Ok(Some(Parsed::Command(spans.into_iter().map(|(s, e)| frame.slice(s..e)).collect())))
+    Ok(Some(Parsed::Command(
+        spans.into_iter().map(|(s, e)| frame.slice(s..e)).collect(),
+    )))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const L: Limits = Limits { proto_max_bulk_len: 512 * 1024 * 1024, authenticated: true };
+    const L: Limits = Limits {
+        proto_max_bulk_len: 512 * 1024 * 1024,
+        authenticated: true,
+    };
 
     fn cmd(p: Option<Parsed>) -> Vec<Vec<u8>> {
         match p {
@@ -146,10 +160,16 @@ mod tests {
     #[test]
     fn multibulk_pipeline_and_partial() {
         let mut b = BytesMut::from(&b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*1\r\n$4\r\nPI"[..]);
-        assert_eq!(cmd(parse_request(&mut b, L).unwrap()), vec![b"GET".to_vec(), b"k".to_vec()]);
+        assert_eq!(
+            cmd(parse_request(&mut b, L).unwrap()),
+            vec![b"GET".to_vec(), b"k".to_vec()]
+        );
         assert_eq!(parse_request(&mut b, L).unwrap(), None);
         b.extend_from_slice(b"NG\r\n");
-        assert_eq!(cmd(parse_request(&mut b, L).unwrap()), vec![b"PING".to_vec()]);
+        assert_eq!(
+            cmd(parse_request(&mut b, L).unwrap()),
+            vec![b"PING".to_vec()]
+        );
         assert!(b.is_empty());
     }
 
@@ -158,21 +178,42 @@ mod tests {
         let mut b = BytesMut::from(&b"set k2 www\r\n\r\nkeys *\n"[..]);
         assert_eq!(cmd(parse_request(&mut b, L).unwrap()).len(), 3);
         assert_eq!(parse_request(&mut b, L).unwrap(), Some(Parsed::Nothing));
-        assert_eq!(cmd(parse_request(&mut b, L).unwrap()), vec![b"keys".to_vec(), b"*".to_vec()]);
+        assert_eq!(
+            cmd(parse_request(&mut b, L).unwrap()),
+            vec![b"keys".to_vec(), b"*".to_vec()]
+        );
     }
 
     #[test]
     fn protocol_errors_have_redis_wording() {
         let mut b = BytesMut::from(&b"*x\r\n"[..]);
-        assert_eq!(parse_request(&mut b, L).unwrap_err().0, "ERR Protocol error: invalid multibulk length");
+        assert_eq!(
+            parse_request(&mut b, L).unwrap_err().0,
+            "ERR Protocol error: invalid multibulk length"
+        );
         let mut b = BytesMut::from(&b"*1\r\n+x\r\n"[..]);
-        assert_eq!(parse_request(&mut b, L).unwrap_err().0, "ERR Protocol error: expected '$', got '+'");
-        let small = Limits { proto_max_bulk_len: 10, authenticated: true };
+        assert_eq!(
+            parse_request(&mut b, L).unwrap_err().0,
+            "ERR Protocol error: expected '$', got '+'"
+        );
+        let small = Limits {
+            proto_max_bulk_len: 10,
+            authenticated: true,
+        };
         let mut b = BytesMut::from(&b"*1\r\n$11\r\n"[..]);
-        assert_eq!(parse_request(&mut b, small).unwrap_err().0, "ERR Protocol error: invalid bulk length");
+        assert_eq!(
+            parse_request(&mut b, small).unwrap_err().0,
+            "ERR Protocol error: invalid bulk length"
+        );
         let mut b = BytesMut::from(&b"set k \"v\r\n"[..]);
-        assert_eq!(parse_request(&mut b, L).unwrap_err().0, "ERR Protocol error: unbalanced quotes in request");
+        assert_eq!(
+            parse_request(&mut b, L).unwrap_err().0,
+            "ERR Protocol error: unbalanced quotes in request"
+        );
         let mut b = BytesMut::from(vec![b'a'; PROTO_INLINE_MAX_SIZE + 1].as_slice());
-        assert_eq!(parse_request(&mut b, L).unwrap_err().0, "ERR Protocol error: too big inline request");
+        assert_eq!(
+            parse_request(&mut b, L).unwrap_err().0,
+            "ERR Protocol error: too big inline request"
+        );
     }
 }

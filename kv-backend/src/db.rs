@@ -125,7 +125,11 @@ pub fn lfu_decayed(lru: u32, now_ms: i64, decay_time: u32) -> u32 {
     let ldt = lru >> 8;
     let counter = lru & 255;
     let now = lfu_minutes(now_ms);
-    let elapsed = if now >= ldt { now - ldt } else { 65535 - ldt + now };
+    let elapsed = if now >= ldt {
+        now - ldt
+    } else {
+        65535 - ldt + now
+    };
     let periods = elapsed.checked_div(decay_time).unwrap_or(0);
     counter.saturating_sub(periods)
 }
@@ -184,11 +188,19 @@ impl Store {
     }
 
     /// Finds a live key (expiring it lazily first).
-    pub fn lookup(&mut self, db: usize, key: &[u8], now: i64, access: Access) -> Option<&mut Entry> {
+    pub fn lookup(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now: i64,
+        access: Access,
+    ) -> Option<&mut Entry> {
         self.expire_if_needed(db, key, now);
         // Borrow the fields apart so the entry (one hash lookup) and the
         // stats can be used together.
-        let Store { dbs, stats, config, .. } = self;
+        let Store {
+            dbs, stats, config, ..
+        } = self;
         let found = dbs[db].keys.get_mut(key);
         if access == Access::Read {
             if found.is_some() {
@@ -331,7 +343,10 @@ impl Store {
                     if len == 0 {
                         break;
                     }
-                    let (key, when) = self.dbs[db].expires.get_index(rand_below(len)).expect("index in range");
+                    let (key, when) = self.dbs[db]
+                        .expires
+                        .get_index(rand_below(len))
+                        .expect("index in range");
                     if *when <= now {
                         let key = key.clone();
                         self.remove(db, &key);
@@ -380,15 +395,26 @@ impl Store {
     fn pick_victim(&mut self, policy: EvictionPolicy, now: i64) -> Option<(usize, Sds)> {
         let samples = self.config.maxmemory_samples;
         let decay = self.config.lfu_decay_time;
-        let random = matches!(policy, EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom);
+        let random = matches!(
+            policy,
+            EvictionPolicy::AllKeysRandom | EvictionPolicy::VolatileRandom
+        );
         for (dbi, d) in self.dbs.iter().enumerate() {
-            let pool_len = if policy.volatile_only() { d.expires.len() } else { d.keys.len() };
+            let pool_len = if policy.volatile_only() {
+                d.expires.len()
+            } else {
+                d.keys.len()
+            };
             if pool_len == 0 {
                 continue;
             }
             if random {
                 let i = rand_below(pool_len);
-                let key = if policy.volatile_only() { d.expires.get_index(i).map(|(k, _)| k) } else { d.keys.get_index(i).map(|(k, _)| k) };
+                let key = if policy.volatile_only() {
+                    d.expires.get_index(i).map(|(k, _)| k)
+                } else {
+                    d.keys.get_index(i).map(|(k, _)| k)
+                };
                 return key.map(|k| (dbi, k.clone()));
             }
             for _ in 0..samples {
@@ -399,11 +425,17 @@ impl Store {
                 } else {
                     (d.keys.get_index(i).expect("in range").0, None)
                 };
-                let Some(entry) = d.keys.get(key) else { continue };
+                let Some(entry) = d.keys.get(key) else {
+                    continue;
+                };
                 // Higher score = better victim.
                 let score = match policy {
-                    EvictionPolicy::AllKeysLru | EvictionPolicy::VolatileLru => idle_secs(entry.lru, now),
-                    EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu => 255 - lfu_decayed(entry.lru, now, decay) as u64,
+                    EvictionPolicy::AllKeysLru | EvictionPolicy::VolatileLru => {
+                        idle_secs(entry.lru, now)
+                    }
+                    EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu => {
+                        255 - lfu_decayed(entry.lru, now, decay) as u64
+                    }
                     _ => u64::MAX - ttl.unwrap_or(i64::MAX).max(0) as u64,
                 };
                 let pool = &mut self.evict_pool;
@@ -422,7 +454,11 @@ impl Store {
         // Candidates may have been deleted (or lost their TTL) since sampled.
         while let Some((_, db, key)) = self.evict_pool.pop() {
             let d = &self.dbs[db];
-            let valid = if policy.volatile_only() { d.expires.contains_key(&key) } else { d.keys.contains_key(&key) };
+            let valid = if policy.volatile_only() {
+                d.expires.contains_key(&key)
+            } else {
+                d.keys.contains_key(&key)
+            };
             if valid {
                 return Some((db, key));
             }
@@ -440,7 +476,9 @@ mod tests {
         let mut s = Store::new(Config::default());
         s.set(0, b"k", Value::string(b"v"), false, 1000);
         s.set_expire(0, b"k", 1500);
-        s.dbs[0].watched.insert(Sds::from_slice(b"k"), vec![(7, false)]);
+        s.dbs[0]
+            .watched
+            .insert(Sds::from_slice(b"k"), vec![(7, false)]);
         assert!(s.lookup(0, b"k", 1400, Access::Read).is_some());
         assert!(s.dirty_cas.is_empty());
         assert!(s.lookup(0, b"k", 1500, Access::Read).is_none());
@@ -464,16 +502,33 @@ mod tests {
 
     #[test]
     fn lru_eviction_prefers_idle_keys() {
-        let mut s = Store::new(Config { maxmemory_policy: EvictionPolicy::AllKeysLru, ..Config::default() });
+        let mut s = Store::new(Config {
+            maxmemory_policy: EvictionPolicy::AllKeysLru,
+            ..Config::default()
+        });
         for i in 0..200 {
-            s.set(0, format!("old{i}").as_bytes(), Value::string(b"v"), false, 0);
+            s.set(
+                0,
+                format!("old{i}").as_bytes(),
+                Value::string(b"v"),
+                false,
+                0,
+            );
         }
         for i in 0..200 {
-            s.set(0, format!("new{i}").as_bytes(), Value::string(b"v"), false, 100_000);
+            s.set(
+                0,
+                format!("new{i}").as_bytes(),
+                Value::string(b"v"),
+                false,
+                100_000,
+            );
         }
         let mut old = 0;
         for _ in 0..100 {
-            let (db, k) = s.pick_victim(EvictionPolicy::AllKeysLru, 100_000).expect("victim");
+            let (db, k) = s
+                .pick_victim(EvictionPolicy::AllKeysLru, 100_000)
+                .expect("victim");
             old += k.starts_with(b"old") as usize;
             s.remove(db, &k);
         }
@@ -492,11 +547,16 @@ mod tests {
                 s.set_expire(0, format!("k{i}").as_bytes(), 1_000 + i);
             }
             s.set(0, b"forever", Value::string(b"v"), false, 0);
-            let (_, k) = s.pick_victim(EvictionPolicy::VolatileTtl, 0).expect("victim");
+            let (_, k) = s
+                .pick_victim(EvictionPolicy::VolatileTtl, 0)
+                .expect("victim");
             assert!(k.as_slice() != b"forever", "a key without TTL was picked");
             early += (s.dbs[0].expire_at(&k).expect("volatile") < 1_025) as usize;
         }
-        assert!(early >= 14, "only {early}/20 victims were among the earliest to expire");
+        assert!(
+            early >= 14,
+            "only {early}/20 victims were among the earliest to expire"
+        );
     }
 
     #[test]

@@ -15,7 +15,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(resp3: bool) -> Self {
-        Reply { buf: Vec::with_capacity(256), resp3 }
+        Reply {
+            buf: Vec::with_capacity(256),
+            resp3,
+        }
     }
 
     fn header(&mut self, prefix: u8, n: i64) {
@@ -39,7 +42,8 @@ impl Reply {
         self.buf.push(b'-');
         // A newline inside an error would break the framing.
         for &c in msg.as_bytes() {
-            self.buf.push(if c == b'\r' || c == b'\n' { b' ' } else { c });
+            self.buf
+                .push(if c == b'\r' || c == b'\n' { b' ' } else { c });
         }
         self.buf.extend_from_slice(b"\r\n");
     }
@@ -119,7 +123,8 @@ impl Reply {
 
     pub fn boolean(&mut self, b: bool) {
         if self.resp3 {
-            self.buf.extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf
+                .extend_from_slice(if b { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(b as i64);
         }

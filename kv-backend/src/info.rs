@@ -6,7 +6,19 @@ use crate::db::Store;
 use crate::types::Value;
 use std::fmt::Write;
 
-const DEFAULT_SECTIONS: [&str; 11] = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "errorstats", "cluster", "keyspace"];
+const DEFAULT_SECTIONS: [&str; 11] = [
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "errorstats",
+    "cluster",
+    "keyspace",
+];
 
 fn human(bytes: u64) -> String {
     let b = bytes as f64;
@@ -24,7 +36,11 @@ fn human(bytes: u64) -> String {
 fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<u64>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }
 
@@ -40,7 +56,11 @@ fn cpu_times() -> (f64, f64) {
 
 /// Renders the requested sections (none = the default set).
 pub fn render(store: &Store, sections: &[String], now: i64) -> String {
-    let wanted: Vec<&str> = if sections.is_empty() || sections.iter().any(|s| matches!(s.as_str(), "default" | "all" | "everything")) {
+    let wanted: Vec<&str> = if sections.is_empty()
+        || sections
+            .iter()
+            .any(|s| matches!(s.as_str(), "default" | "all" | "everything"))
+    {
         DEFAULT_SECTIONS.to_vec()
     } else {
         sections.iter().map(|s| s.as_str()).collect()
@@ -80,7 +100,12 @@ fn section(s: &Store, name: &str, now: i64, o: &mut String) {
         }
         "clients" => {
             let blocked = s.blocking.waiters.len();
-            let pubsub = s.clients.map.values().filter(|c| c.sub + c.psub > 0).count();
+            let pubsub = s
+                .clients
+                .map
+                .values()
+                .filter(|c| c.sub + c.psub > 0)
+                .count();
             let _ = write!(
                 o,
                 "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\nclients_in_timeout_table:{blocked}\r\npubsub_clients:{pubsub}\r\n",
@@ -133,7 +158,10 @@ fn section(s: &Store, name: &str, now: i64, o: &mut String) {
         }
         "cpu" => {
             let (sys, user) = cpu_times();
-            let _ = write!(o, "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n");
+            let _ = write!(
+                o,
+                "# CPU\r\nused_cpu_sys:{sys:.6}\r\nused_cpu_user:{user:.6}\r\n"
+            );
         }
         "modules" => o.push_str("# Modules\r\n"),
         "errorstats" => o.push_str("# Errorstats\r\n"),
@@ -142,7 +170,12 @@ fn section(s: &Store, name: &str, now: i64, o: &mut String) {
             o.push_str("# Keyspace\r\n");
             for (i, d) in s.dbs.iter().enumerate() {
                 if !d.keys.is_empty() {
-                    let _ = write!(o, "db{i}:keys={},expires={},avg_ttl=0\r\n", d.keys.len(), d.expires.len());
+                    let _ = write!(
+                        o,
+                        "db{i}:keys={},expires={},avg_ttl=0\r\n",
+                        d.keys.len(),
+                        d.expires.len()
+                    );
                 }
             }
         }

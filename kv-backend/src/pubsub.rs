@@ -30,7 +30,10 @@ fn message(resp3: bool, parts: &[&[u8]]) -> Vec<u8> {
 
 impl Registry {
     pub fn subscribe(&mut self, channel: &[u8], id: ClientId, sub: Subscriber) {
-        self.channels.entry(Sds::from_slice(channel)).or_default().insert(id, sub);
+        self.channels
+            .entry(Sds::from_slice(channel))
+            .or_default()
+            .insert(id, sub);
     }
 
     pub fn unsubscribe(&mut self, channel: &[u8], id: ClientId) {
@@ -43,7 +46,10 @@ impl Registry {
     }
 
     pub fn psubscribe(&mut self, pattern: &[u8], id: ClientId, sub: Subscriber) {
-        self.patterns.entry(Sds::from_slice(pattern)).or_default().insert(id, sub);
+        self.patterns
+            .entry(Sds::from_slice(pattern))
+            .or_default()
+            .insert(id, sub);
     }
 
     pub fn punsubscribe(&mut self, pattern: &[u8], id: ClientId) {
@@ -60,14 +66,18 @@ impl Registry {
         let mut n = 0;
         if let Some(subs) = self.channels.get(channel) {
             for s in subs.values() {
-                let _ = s.tx.send(Push::Data(message(s.resp3, &[b"message", channel, msg])));
+                let _ =
+                    s.tx.send(Push::Data(message(s.resp3, &[b"message", channel, msg])));
                 n += 1;
             }
         }
         for (pat, subs) in &self.patterns {
             if glob_match(pat, channel, false) {
                 for s in subs.values() {
-                    let _ = s.tx.send(Push::Data(message(s.resp3, &[b"pmessage", pat, channel, msg])));
+                    let _ = s.tx.send(Push::Data(message(
+                        s.resp3,
+                        &[b"pmessage", pat, channel, msg],
+                    )));
                     n += 1;
                 }
             }

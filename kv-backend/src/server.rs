@@ -44,9 +44,14 @@ pub fn run(config: Config) -> std::io::Result<()> {
     // One thread behaves like Redis' single event loop; more let socket I/O
     // and parsing run in parallel while commands still run one at a time.
     let rt = if config.io_threads <= 1 {
-        tokio::runtime::Builder::new_current_thread().enable_all().build()?
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
     } else {
-        tokio::runtime::Builder::new_multi_thread().worker_threads(config.io_threads).enable_all().build()?
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.io_threads)
+            .enable_all()
+            .build()?
     };
     rt.block_on(async {
         let listener = bind(&config).await?;
@@ -55,7 +60,11 @@ pub fn run(config: Config) -> std::io::Result<()> {
 }
 
 fn bind_addr(config: &Config) -> String {
-    let first = config.bind.split_whitespace().find(|t| !t.starts_with('-')).unwrap_or("*");
+    let first = config
+        .bind
+        .split_whitespace()
+        .find(|t| !t.starts_with('-'))
+        .unwrap_or("*");
     let host = if first == "*" { "0.0.0.0" } else { first };
     if host.contains(':') {
         format!("[{host}]:{}", config.port)
@@ -70,9 +79,16 @@ pub async fn bind(config: &Config) -> std::io::Result<TcpListener> {
 
 pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()> {
     let hz = config.hz.max(1);
-    let shared = Arc::new(Shared { store: Mutex::new(Store::new(config)), shutdown: Notify::new() });
+    let shared = Arc::new(Shared {
+        store: Mutex::new(Store::new(config)),
+        shutdown: Notify::new(),
+    });
     let addr = listener.local_addr()?;
-    log("notice", "Ready to accept connections tcp", &[("addr", &addr), ("pid", &std::process::id())]);
+    log(
+        "notice",
+        "Ready to accept connections tcp",
+        &[("addr", &addr), ("pid", &std::process::id())],
+    );
     tokio::spawn(cron(shared.clone(), hz));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
@@ -176,12 +192,23 @@ async fn handle(shared: Arc<Shared>, sock: TcpStream, peer: SocketAddr, local: S
             },
         );
         let authed = st.config.requirepass.is_none();
-        (id, authed, Limits { proto_max_bulk_len: st.config.proto_max_bulk_len, authenticated: authed }, st.config.client_query_buffer_limit)
+        (
+            id,
+            authed,
+            Limits {
+                proto_max_bulk_len: st.config.proto_max_bulk_len,
+                authenticated: authed,
+            },
+            st.config.client_query_buffer_limit,
+        )
     };
     let mut conn = Conn {
         shared,
         sock,
-        client: Client { local: peer.ip().is_loopback(), ..Client::new(id, tx, authed) },
+        client: Client {
+            local: peer.ip().is_loopback(),
+            ..Client::new(id, tx, authed)
+        },
         rbuf: BytesMut::with_capacity(16 * 1024),
         out: Reply::new(false),
         pending: VecDeque::new(),
@@ -211,11 +238,19 @@ impl Conn {
             if let Some(e) = proto_err {
                 self.out.error(&e.0);
                 let _ = self.flush().await;
-                log("notice", "Protocol error from client, closing", &[("id", &self.client.id), ("error", &e.0)]);
+                log(
+                    "notice",
+                    "Protocol error from client, closing",
+                    &[("id", &self.client.id), ("error", &e.0)],
+                );
                 return;
             }
             if self.rbuf.len() > self.query_limit {
-                log("warning", "Closing client that reached max query buffer length", &[("id", &self.client.id), ("qbuf", &self.rbuf.len())]);
+                log(
+                    "warning",
+                    "Closing client that reached max query buffer length",
+                    &[("id", &self.client.id), ("qbuf", &self.rbuf.len())],
+                );
                 return;
             }
             tokio::select! {
@@ -236,7 +271,10 @@ impl Conn {
     }
 
     /// Parses and runs all complete requests. Ok(true) = close the connection.
-    async fn drain(&mut self, rx: &mut mpsc::UnboundedReceiver<Push>) -> Result<bool, ProtocolError> {
+    async fn drain(
+        &mut self,
+        rx: &mut mpsc::UnboundedReceiver<Push>,
+    ) -> Result<bool, ProtocolError> {
         loop {
             let mut perr = None;
             loop {
@@ -257,7 +295,10 @@ impl Conn {
                 }
             }
             if self.pending.is_empty() {
-                self.flush().await.map_err(|_| ProtocolError(String::new())).ok();
+                self.flush()
+                    .await
+                    .map_err(|_| ProtocolError(String::new()))
+                    .ok();
                 return match perr {
                     Some(e) => Err(e),
                     None => Ok(false),
@@ -288,7 +329,13 @@ impl Conn {
         let now = now_ms();
         let mut end = BatchEnd::Done;
         while let Some(argv) = self.pending.pop_front() {
-            let mut ctx = Ctx { store: &mut st, client: &mut self.client, out: &mut self.out, now, in_exec: false };
+            let mut ctx = Ctx {
+                store: &mut st,
+                client: &mut self.client,
+                out: &mut self.out,
+                now,
+                in_exec: false,
+            };
             dispatch(&mut ctx, &argv);
             if self.client.close_after_reply {
                 end = BatchEnd::Close;
@@ -300,7 +347,10 @@ impl Conn {
             }
         }
         sync_client_info(&mut st, &self.client, now);
-        self.limits = Limits { proto_max_bulk_len: st.config.proto_max_bulk_len, authenticated: self.client.authenticated };
+        self.limits = Limits {
+            proto_max_bulk_len: st.config.proto_max_bulk_len,
+            authenticated: self.client.authenticated,
+        };
         self.query_limit = st.config.client_query_buffer_limit;
         if st.shutdown {
             self.shared.shutdown.notify_one();
@@ -312,7 +362,9 @@ impl Conn {
     /// Waits for a blocking command's result or timeout. Returns true if the
     /// connection must close.
     async fn wait_unblocked(&mut self, rx: &mut mpsc::UnboundedReceiver<Push>) -> bool {
-        let Some(mut b) = self.client.blocked.take() else { return false };
+        let Some(mut b) = self.client.blocked.take() else {
+            return false;
+        };
         let sleep = async {
             match b.timeout {
                 Some(t) => tokio::time::sleep(t).await,
@@ -372,7 +424,13 @@ impl Conn {
         let shared = self.shared.clone();
         let mut st = shared.lock();
         let mut scratch = Reply::new(false);
-        let mut ctx = Ctx { store: &mut st, client: &mut self.client, out: &mut scratch, now: now_ms(), in_exec: false };
+        let mut ctx = Ctx {
+            store: &mut st,
+            client: &mut self.client,
+            out: &mut scratch,
+            now: now_ms(),
+            in_exec: false,
+        };
         crate::cmd::tx::unwatch_all(&mut ctx);
         crate::cmd::pubsub::unsubscribe_all(&mut ctx);
         st.blocking.unblock(self.client.id);

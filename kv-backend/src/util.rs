@@ -113,7 +113,12 @@ fn trim_fraction(s: &str) -> String {
 }
 
 extern "C" {
-    fn kv_ld_add(a: *const std::ffi::c_char, b: *const std::ffi::c_char, out: *mut std::ffi::c_char, cap: i32) -> i32;
+    fn kv_ld_add(
+        a: *const std::ffi::c_char,
+        b: *const std::ffi::c_char,
+        out: *mut std::ffi::c_char,
+        cap: i32,
+    ) -> i32;
 }
 
 /// INCRBYFLOAT/HINCRBYFLOAT: adds two numbers (both already validated with
@@ -124,7 +129,14 @@ pub fn incr_float(current: &[u8], delta: &[u8]) -> Option<String> {
     let b = std::ffi::CString::new(delta).ok()?;
     let mut out = vec![0u8; 5 * 1024];
     // SAFETY: both inputs are NUL-terminated and `out` holds `cap` bytes.
-    let n = unsafe { kv_ld_add(a.as_ptr(), b.as_ptr(), out.as_mut_ptr().cast(), out.len() as i32) };
+    let n = unsafe {
+        kv_ld_add(
+            a.as_ptr(),
+            b.as_ptr(),
+            out.as_mut_ptr().cast(),
+            out.len() as i32,
+        )
+    };
     if n < 0 {
         return None;
     }
@@ -199,7 +211,11 @@ fn glob_rec(mut p: &[u8], mut s: &[u8], nocase: bool, depth: u32) -> bool {
                         }
                         let c = s[0];
                         let inside = if nocase {
-                            let (lo, st, en) = (c.to_ascii_lowercase(), start.to_ascii_lowercase(), end.to_ascii_lowercase());
+                            let (lo, st, en) = (
+                                c.to_ascii_lowercase(),
+                                start.to_ascii_lowercase(),
+                                end.to_ascii_lowercase(),
+                            );
                             lo >= st && lo <= en
                         } else {
                             c >= start && c <= end
@@ -273,7 +289,12 @@ pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     return None;
                 }
                 let c = line[i];
-                if c == b'\\' && i + 3 < line.len() && line[i + 1] == b'x' && line[i + 2].is_ascii_hexdigit() && line[i + 3].is_ascii_hexdigit() {
+                if c == b'\\'
+                    && i + 3 < line.len()
+                    && line[i + 1] == b'x'
+                    && line[i + 2].is_ascii_hexdigit()
+                    && line[i + 3].is_ascii_hexdigit()
+                {
                     let h = std::str::from_utf8(&line[i + 2..i + 4]).ok()?;
                     cur.push(u8::from_str_radix(h, 16).ok()?);
                     i += 3;
@@ -416,7 +437,10 @@ mod tests {
     #[test]
     fn incr_float_matches_redis_long_double() {
         assert_eq!(incr_float(b"10.5", b"0.1").unwrap(), "10.6");
-        assert_eq!(incr_float(b"3000", b"1.5e-1").unwrap(), "3000.14999999999999991");
+        assert_eq!(
+            incr_float(b"3000", b"1.5e-1").unwrap(),
+            "3000.14999999999999991"
+        );
         assert_eq!(incr_float(b"5.0e3", b"2.0e2").unwrap(), "5200");
         assert_eq!(incr_float(b"1", b"-1").unwrap(), "0");
         assert!(incr_float(b"1e4932", b"1e4932").is_none());
@@ -436,7 +460,10 @@ mod tests {
 
     #[test]
     fn inline_split() {
-        assert_eq!(split_args(b"set k \"a b\"").unwrap(), vec![b"set".to_vec(), b"k".to_vec(), b"a b".to_vec()]);
+        assert_eq!(
+            split_args(b"set k \"a b\"").unwrap(),
+            vec![b"set".to_vec(), b"k".to_vec(), b"a b".to_vec()]
+        );
         assert!(split_args(b"set k \"a").is_none());
         assert_eq!(split_args(b"  ").unwrap().len(), 0);
         // A NUL byte ends the line, as in Redis' C-string parser.

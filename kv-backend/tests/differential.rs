@@ -12,7 +12,10 @@ fn run_cases(files: &[&str]) {
     let (ok, out) = python("diff.py", &args);
     println!("{out}");
     assert!(ok, "replies differ from redis-server:\n{out}");
-    assert!(out.contains("commands matched"), "diff script did not run: {out}");
+    assert!(
+        out.contains("commands matched"),
+        "diff script did not run: {out}"
+    );
 }
 
 #[test]
@@ -44,8 +47,14 @@ fn server_transactions_and_resp3_match_redis() {
 fn multi_client_behaviour_matches_redis() {
     let redis = redis_server(&[]);
     let kv = kv_server(&[]);
-    let (ok, out) = python("scenarios.py", &[redis.port.to_string(), kv.port.to_string()]);
+    let (ok, out) = python(
+        "scenarios.py",
+        &[redis.port.to_string(), kv.port.to_string()],
+    );
     println!("{out}");
     assert!(ok, "multi-client scenarios differ:\n{out}");
-    assert!(out.contains("scenarios matched"), "scenario script did not run: {out}");
+    assert!(
+        out.contains("scenarios matched"),
+        "scenario script did not run: {out}"
+    );
 }

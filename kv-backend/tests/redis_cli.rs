@@ -8,11 +8,24 @@ use std::process::{Command, Stdio};
 
 fn cli(port: u16, args: &[&str], stdin: Option<&[u8]>) -> String {
     let mut cmd = Command::new("redis-cli");
-    cmd.arg("-p").arg(port.to_string()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped());
-    cmd.stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.arg("-p")
+        .arg(port.to_string())
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    });
     let mut child = cmd.spawn().expect("run redis-cli");
     if let Some(input) = stdin {
-        child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input)
+            .expect("write stdin");
     }
     let out = child.wait_with_output().expect("redis-cli output");
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
@@ -47,7 +60,12 @@ fn raw_and_formatted_output() {
         same(&redis, &kv, &[raw, "get", "nokey"], None);
         same(&redis, &kv, &[raw, "incr", "l"], None);
         same(&redis, &kv, &[raw, "zadd", "z", "1.5", "m"], None);
-        same(&redis, &kv, &[raw, "zrange", "z", "0", "-1", "withscores"], None);
+        same(
+            &redis,
+            &kv,
+            &[raw, "zrange", "z", "0", "-1", "withscores"],
+            None,
+        );
         same(&redis, &kv, &[raw, "hset", "h", "f", "v"], None);
         same(&redis, &kv, &[raw, "hgetall", "h"], None);
         same(&redis, &kv, &[raw, "nosuchcommand", "x"], None);
@@ -73,7 +91,10 @@ fn piped_commands() {
     let kv = kv_server(&[]);
     let script = b"flushall\nset k1 1\nincr k1\nlpush l a b c\nlrange l 0 -1\nmulti\nset t 1\nincr t\nexec\nget k1\nsadd s x\nsmembers s\nexpire k1 100\nttl k1\nfoo\n";
     let out = same(&redis, &kv, &[], Some(script));
-    assert!(out.starts_with("OK\nOK\n2\n3\n"), "unexpected output: {out}");
+    assert!(
+        out.starts_with("OK\nOK\n2\n3\n"),
+        "unexpected output: {out}"
+    );
     same(&redis, &kv, &["--raw"], Some(script));
 }
 
@@ -83,10 +104,20 @@ fn mass_insertion_with_pipe_mode() {
     let mut proto = Vec::new();
     for i in 0..1000 {
         let (k, v) = (format!("key{i}"), format!("value{i}"));
-        proto.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{v}\r\n", k.len(), v.len()).as_bytes());
+        proto.extend_from_slice(
+            format!(
+                "*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n${}\r\n{v}\r\n",
+                k.len(),
+                v.len()
+            )
+            .as_bytes(),
+        );
     }
     let out = cli(kv.port, &["--pipe"], Some(&proto));
-    assert!(out.contains("errors: 0, replies: 1000"), "pipe mode output: {out}");
+    assert!(
+        out.contains("errors: 0, replies: 1000"),
+        "pipe mode output: {out}"
+    );
     assert_eq!(cli(kv.port, &["dbsize"], None), "1000\n");
     assert_eq!(cli(kv.port, &["get", "key999"], None), "value999\n");
 }

@@ -10,14 +10,21 @@ fn sigterm_and_shutdown_exit_cleanly() {
     let mut kv = kv_server(&[]);
     // SAFETY: sending a signal to our own child process.
     assert_eq!(unsafe { libc::kill(kv.pid() as i32, libc::SIGTERM) }, 0);
-    let st = kv.wait_exit(Duration::from_secs(5)).expect("exit after SIGTERM");
+    let st = kv
+        .wait_exit(Duration::from_secs(5))
+        .expect("exit after SIGTERM");
     assert!(st.success(), "{st:?}");
 
     let mut kv = kv_server(&[]);
     let mut c = Client::connect(kv.port);
     c.send_raw(b"SHUTDOWN NOSAVE\r\n").expect("send");
-    assert!(c.read().is_err(), "SHUTDOWN closes the connection without a reply");
-    let st = kv.wait_exit(Duration::from_secs(5)).expect("exit after SHUTDOWN");
+    assert!(
+        c.read().is_err(),
+        "SHUTDOWN closes the connection without a reply"
+    );
+    let st = kv
+        .wait_exit(Duration::from_secs(5))
+        .expect("exit after SHUTDOWN");
     assert!(st.success(), "{st:?}");
 }
 
@@ -26,13 +33,18 @@ fn inline_protocol_as_nc_sends_it() {
     let kv = kv_server(&[]);
     let mut c = Client::connect(kv.port);
     // `echo -e "flushall \n set k1 1 \n set k2 2 \n set k3 3" | nc localhost 6379`
-    c.send_raw(b"flushall \n set k1 1 \n set k2 2 \n set k3 3\n").expect("send");
+    c.send_raw(b"flushall \n set k1 1 \n set k2 2 \n set k3 3\n")
+        .expect("send");
     for _ in 0..4 {
         assert_eq!(c.read().expect("reply"), Resp::Simple("OK".into()));
     }
-    c.send_raw(b"set k2 www\r\nkeys k2\r\nget \"k 2\"\r\n").expect("send");
+    c.send_raw(b"set k2 www\r\nkeys k2\r\nget \"k 2\"\r\n")
+        .expect("send");
     assert_eq!(c.read().expect("reply"), Resp::Simple("OK".into()));
-    assert_eq!(c.read().expect("reply"), Resp::Array(Some(vec![Resp::Bulk(Some(b"k2".to_vec()))])));
+    assert_eq!(
+        c.read().expect("reply"),
+        Resp::Array(Some(vec![Resp::Bulk(Some(b"k2".to_vec()))]))
+    );
     assert_eq!(c.read().expect("reply"), Resp::Bulk(None));
 }
 
@@ -40,13 +52,24 @@ fn inline_protocol_as_nc_sends_it() {
 fn requirepass_and_auth() {
     let kv = kv_server(&["--requirepass", "s3cret"]);
     let mut c = Client::connect(kv.port);
-    assert_eq!(c.cmd(&["GET", "k"]), Resp::Error("NOAUTH Authentication required.".into()));
-    assert_eq!(c.cmd(&["AUTH", "wrong"]), Resp::Error("WRONGPASS invalid username-password pair or user is disabled.".into()));
+    assert_eq!(
+        c.cmd(&["GET", "k"]),
+        Resp::Error("NOAUTH Authentication required.".into())
+    );
+    assert_eq!(
+        c.cmd(&["AUTH", "wrong"]),
+        Resp::Error("WRONGPASS invalid username-password pair or user is disabled.".into())
+    );
     assert_eq!(c.cmd(&["AUTH", "s3cret"]), Resp::Simple("OK".into()));
     assert_eq!(c.cmd(&["GET", "k"]), Resp::Bulk(None));
     let mut d = Client::connect(kv.port);
-    assert!(matches!(d.cmd(&["HELLO", "2"]), Resp::Error(e) if e.starts_with("NOAUTH HELLO must be called")));
-    assert!(matches!(d.cmd(&["HELLO", "2", "AUTH", "default", "s3cret"]), Resp::Array(Some(_))));
+    assert!(
+        matches!(d.cmd(&["HELLO", "2"]), Resp::Error(e) if e.starts_with("NOAUTH HELLO must be called"))
+    );
+    assert!(matches!(
+        d.cmd(&["HELLO", "2", "AUTH", "default", "s3cret"]),
+        Resp::Array(Some(_))
+    ));
     assert_eq!(d.cmd(&["PING"]), Resp::Simple("PONG".into()));
 }
 
@@ -55,7 +78,11 @@ fn fill(c: &mut Client, prefix: &str, n: usize, value_len: usize, ttl: bool) -> 
     let mut errors = 0;
     for i in 0..n {
         let key = format!("{prefix}{i}");
-        let r = if ttl { c.cmd(&["SET", &key, &value, "EX", "10000"]) } else { c.cmd(&["SET", &key, &value]) };
+        let r = if ttl {
+            c.cmd(&["SET", &key, &value, "EX", "10000"])
+        } else {
+            c.cmd(&["SET", &key, &value])
+        };
         if matches!(r, Resp::Error(_)) {
             errors += 1;
         }
@@ -67,9 +94,17 @@ fn fill(c: &mut Client, prefix: &str, n: usize, value_len: usize, ttl: bool) -> 
 fn allkeys_lru_stays_under_maxmemory() {
     let kv = kv_server(&["--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru"]);
     let mut c = Client::connect(kv.port);
-    assert_eq!(fill(&mut c, "k", 12_000, 500, false), 0, "allkeys-lru never refuses writes");
-    let used: u64 = info_field(&mut c, "memory", "used_memory").parse().expect("number");
-    let evicted: u64 = info_field(&mut c, "stats", "evicted_keys").parse().expect("number");
+    assert_eq!(
+        fill(&mut c, "k", 12_000, 500, false),
+        0,
+        "allkeys-lru never refuses writes"
+    );
+    let used: u64 = info_field(&mut c, "memory", "used_memory")
+        .parse()
+        .expect("number");
+    let evicted: u64 = info_field(&mut c, "stats", "evicted_keys")
+        .parse()
+        .expect("number");
     assert!(evicted > 1000, "evicted {evicted}");
     assert!(used <= 4 * 1024 * 1024 + 512 * 1024, "used_memory {used}");
     assert!(c.cmd(&["DBSIZE"]).as_int() < 12_000);
@@ -81,7 +116,10 @@ fn noeviction_refuses_writes_but_serves_reads_and_deletes() {
     let mut c = Client::connect(kv.port);
     let errors = fill(&mut c, "k", 12_000, 500, false);
     assert!(errors > 0, "noeviction never said OOM");
-    assert_eq!(c.cmd(&["SET", "x", "y"]), Resp::Error("OOM command not allowed when used memory > 'maxmemory'.".into()));
+    assert_eq!(
+        c.cmd(&["SET", "x", "y"]),
+        Resp::Error("OOM command not allowed when used memory > 'maxmemory'.".into())
+    );
     assert!(matches!(c.cmd(&["GET", "k1"]), Resp::Bulk(Some(_))));
     assert_eq!(c.cmd(&["DEL", "k1"]).as_int(), 1);
     assert_eq!(info_field(&mut c, "stats", "evicted_keys"), "0");
@@ -89,15 +127,33 @@ fn noeviction_refuses_writes_but_serves_reads_and_deletes() {
 
 #[test]
 fn volatile_policies_only_evict_keys_with_ttl() {
-    for policy in ["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"] {
+    for policy in [
+        "volatile-lru",
+        "volatile-lfu",
+        "volatile-random",
+        "volatile-ttl",
+    ] {
         let kv = kv_server(&["--maxmemory", "4mb", "--maxmemory-policy", policy]);
         let mut c = Client::connect(kv.port);
         assert_eq!(fill(&mut c, "keep", 2000, 500, false), 0);
-        assert_eq!(fill(&mut c, "tmp", 8000, 500, true), 0, "{policy}: writes refused while volatile keys remain");
+        assert_eq!(
+            fill(&mut c, "tmp", 8000, 500, true),
+            0,
+            "{policy}: writes refused while volatile keys remain"
+        );
         for i in (0..2000).step_by(97) {
-            assert!(matches!(c.cmd(&["GET", &format!("keep{i}")]), Resp::Bulk(Some(_))), "{policy} evicted a persistent key");
+            assert!(
+                matches!(c.cmd(&["GET", &format!("keep{i}")]), Resp::Bulk(Some(_))),
+                "{policy} evicted a persistent key"
+            );
         }
-        assert!(info_field(&mut c, "stats", "evicted_keys").parse::<u64>().expect("n") > 0, "{policy}");
+        assert!(
+            info_field(&mut c, "stats", "evicted_keys")
+                .parse::<u64>()
+                .expect("n")
+                > 0,
+            "{policy}"
+        );
     }
 }
 
@@ -107,7 +163,10 @@ fn other_allkeys_policies_evict() {
         let kv = kv_server(&["--maxmemory", "4mb", "--maxmemory-policy", policy]);
         let mut c = Client::connect(kv.port);
         for i in 0..50 {
-            assert_eq!(c.cmd(&["SET", &format!("hot{i}"), "x"]), Resp::Simple("OK".into()));
+            assert_eq!(
+                c.cmd(&["SET", &format!("hot{i}"), "x"]),
+                Resp::Simple("OK".into())
+            );
         }
         if policy == "allkeys-lfu" {
             for _ in 0..100 {
@@ -117,9 +176,17 @@ fn other_allkeys_policies_evict() {
             }
         }
         assert_eq!(fill(&mut c, "cold", 12_000, 500, false), 0);
-        assert!(info_field(&mut c, "stats", "evicted_keys").parse::<u64>().expect("n") > 1000, "{policy}");
+        assert!(
+            info_field(&mut c, "stats", "evicted_keys")
+                .parse::<u64>()
+                .expect("n")
+                > 1000,
+            "{policy}"
+        );
         if policy == "allkeys-lfu" {
-            let alive = (0..50).filter(|i| matches!(c.cmd(&["GET", &format!("hot{i}")]), Resp::Bulk(Some(_)))).count();
+            let alive = (0..50)
+                .filter(|i| matches!(c.cmd(&["GET", &format!("hot{i}")]), Resp::Bulk(Some(_))))
+                .count();
             assert!(alive >= 40, "LFU kept only {alive}/50 hot keys");
             assert!(c.cmd(&["OBJECT", "FREQ", "hot0"]).as_int() > 5);
         }
@@ -142,7 +209,9 @@ fn active_expiry_removes_keys_nobody_reads() {
     }
     let left = c.cmd(&["DBSIZE"]).as_int();
     assert!(left <= 150, "{left} keys left");
-    let expired: u64 = info_field(&mut c, "stats", "expired_keys").parse().expect("n");
+    let expired: u64 = info_field(&mut c, "stats", "expired_keys")
+        .parse()
+        .expect("n");
     assert!(expired >= 1850, "expired_keys {expired}");
 }
 
@@ -153,17 +222,28 @@ fn debug_sleep_populate_and_idletime() {
     let t = Instant::now();
     assert_eq!(c.cmd(&["DEBUG", "SLEEP", "0.3"]), Resp::Simple("OK".into()));
     assert!(t.elapsed() >= Duration::from_millis(280));
-    assert_eq!(c.cmd(&["DEBUG", "POPULATE", "1000"]), Resp::Simple("OK".into()));
+    assert_eq!(
+        c.cmd(&["DEBUG", "POPULATE", "1000"]),
+        Resp::Simple("OK".into())
+    );
     assert_eq!(c.cmd(&["DBSIZE"]).as_int(), 1000);
-    assert_eq!(c.cmd(&["GET", "key:7"]), Resp::Bulk(Some(b"value:7".to_vec())));
+    assert_eq!(
+        c.cmd(&["GET", "key:7"]),
+        Resp::Bulk(Some(b"value:7".to_vec()))
+    );
     c.cmd(&["SET", "idle", "v"]);
     std::thread::sleep(Duration::from_millis(2100));
     assert!(c.cmd(&["OBJECT", "IDLETIME", "idle"]).as_int() >= 1);
     c.cmd(&["GET", "idle"]);
     assert_eq!(c.cmd(&["OBJECT", "IDLETIME", "idle"]).as_int(), 0);
-    let Resp::Array(Some(time)) = c.cmd(&["TIME"]) else { panic!("TIME") };
+    let Resp::Array(Some(time)) = c.cmd(&["TIME"]) else {
+        panic!("TIME")
+    };
     let secs: u64 = time[0].as_text().parse().expect("seconds");
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
     assert!(secs.abs_diff(now) <= 2);
     assert!(time[1].as_text().parse::<u32>().expect("micros") < 1_000_000);
 }
@@ -172,38 +252,90 @@ fn debug_sleep_populate_and_idletime() {
 fn bloom_filter_commands() {
     let kv = kv_server(&[]);
     let mut c = Client::connect(kv.port);
-    assert_eq!(c.cmd(&["BF.RESERVE", "bf", "0.01", "1000"]), Resp::Simple("OK".into()));
-    assert_eq!(c.cmd(&["BF.RESERVE", "bf", "0.01", "1000"]), Resp::Error("ERR item exists".into()));
-    assert_eq!(c.cmd(&["BF.RESERVE", "x", "1.5", "10"]), Resp::Error("ERR (0 < error rate range < 1)".into()));
-    assert_eq!(c.cmd(&["BF.RESERVE", "x", "0.1", "0"]), Resp::Error("ERR (capacity should be larger than 0)".into()));
+    assert_eq!(
+        c.cmd(&["BF.RESERVE", "bf", "0.01", "1000"]),
+        Resp::Simple("OK".into())
+    );
+    assert_eq!(
+        c.cmd(&["BF.RESERVE", "bf", "0.01", "1000"]),
+        Resp::Error("ERR item exists".into())
+    );
+    assert_eq!(
+        c.cmd(&["BF.RESERVE", "x", "1.5", "10"]),
+        Resp::Error("ERR (0 < error rate range < 1)".into())
+    );
+    assert_eq!(
+        c.cmd(&["BF.RESERVE", "x", "0.1", "0"]),
+        Resp::Error("ERR (capacity should be larger than 0)".into())
+    );
     assert_eq!(c.cmd(&["BF.ADD", "bf", "a"]).as_int(), 1);
     assert_eq!(c.cmd(&["BF.ADD", "bf", "a"]).as_int(), 0);
     assert_eq!(c.cmd(&["BF.EXISTS", "bf", "a"]).as_int(), 1);
     assert_eq!(c.cmd(&["BF.EXISTS", "bf", "zzz"]).as_int(), 0);
     assert_eq!(c.cmd(&["BF.EXISTS", "nokey", "a"]).as_int(), 0);
-    assert_eq!(c.cmd(&["BF.MADD", "bf", "b", "c", "a"]), Resp::Array(Some(vec![Resp::Int(1), Resp::Int(1), Resp::Int(0)])));
-    assert_eq!(c.cmd(&["BF.MEXISTS", "bf", "b", "nope"]), Resp::Array(Some(vec![Resp::Int(1), Resp::Int(0)])));
+    assert_eq!(
+        c.cmd(&["BF.MADD", "bf", "b", "c", "a"]),
+        Resp::Array(Some(vec![Resp::Int(1), Resp::Int(1), Resp::Int(0)]))
+    );
+    assert_eq!(
+        c.cmd(&["BF.MEXISTS", "bf", "b", "nope"]),
+        Resp::Array(Some(vec![Resp::Int(1), Resp::Int(0)]))
+    );
     assert_eq!(c.cmd(&["BF.CARD", "bf"]).as_int(), 3);
     assert_eq!(c.cmd(&["TYPE", "bf"]), Resp::Simple("MBbloom--".into()));
     let info = c.cmd(&["BF.INFO", "bf"]);
-    let Resp::Array(Some(items)) = info else { panic!("BF.INFO: {info:?}") };
+    let Resp::Array(Some(items)) = info else {
+        panic!("BF.INFO: {info:?}")
+    };
     assert_eq!(items[0], Resp::Simple("Capacity".into()));
     assert_eq!(items[1], Resp::Int(1000));
     assert_eq!(items[9], Resp::Int(2), "default expansion");
-    assert_eq!(c.cmd(&["BF.INFO", "nokey"]), Resp::Error("ERR not found".into()));
+    assert_eq!(
+        c.cmd(&["BF.INFO", "nokey"]),
+        Resp::Error("ERR not found".into())
+    );
     // Default filter created by BF.ADD scales past its capacity of 100.
     for i in 0..500 {
         c.cmd(&["BF.ADD", "auto", &format!("item{i}")]);
     }
     for i in 0..500 {
-        assert_eq!(c.cmd(&["BF.EXISTS", "auto", &format!("item{i}")]).as_int(), 1, "false negative");
+        assert_eq!(
+            c.cmd(&["BF.EXISTS", "auto", &format!("item{i}")]).as_int(),
+            1,
+            "false negative"
+        );
     }
-    let fp = (0..2000).filter(|i| c.cmd(&["BF.EXISTS", "auto", &format!("other{i}")]).as_int() == 1).count();
+    let fp = (0..2000)
+        .filter(|i| c.cmd(&["BF.EXISTS", "auto", &format!("other{i}")]).as_int() == 1)
+        .count();
     assert!(fp < 100, "false positive rate too high: {fp}/2000");
-    let Resp::Array(Some(filters)) = c.cmd(&["BF.INFO", "auto", "FILTERS"]) else { panic!() };
+    let Resp::Array(Some(filters)) = c.cmd(&["BF.INFO", "auto", "FILTERS"]) else {
+        panic!()
+    };
     assert!(filters[0].as_int() >= 3);
-    assert_eq!(c.cmd(&["BF.INSERT", "ns", "CAPACITY", "2", "NONSCALING", "ITEMS", "a", "b", "c"]).clone(), Resp::Array(Some(vec![Resp::Int(1), Resp::Int(1), Resp::Error("ERR non scaling filter is full".into())])));
-    assert_eq!(c.cmd(&["BF.INSERT", "missing", "NOCREATE", "ITEMS", "a"]), Resp::Error("ERR not found".into()));
+    assert_eq!(
+        c.cmd(&[
+            "BF.INSERT",
+            "ns",
+            "CAPACITY",
+            "2",
+            "NONSCALING",
+            "ITEMS",
+            "a",
+            "b",
+            "c"
+        ])
+        .clone(),
+        Resp::Array(Some(vec![
+            Resp::Int(1),
+            Resp::Int(1),
+            Resp::Error("ERR non scaling filter is full".into())
+        ]))
+    );
+    assert_eq!(
+        c.cmd(&["BF.INSERT", "missing", "NOCREATE", "ITEMS", "a"]),
+        Resp::Error("ERR not found".into())
+    );
     c.cmd(&["SET", "str", "v"]);
     assert!(matches!(c.cmd(&["BF.ADD", "str", "a"]), Resp::Error(e) if e.starts_with("WRONGTYPE")));
 }

@@ -3,7 +3,10 @@
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.iter().any(|a| a == "-v" || a == "--version") {
-        println!("kv-server v={} (Redis-compatible)", kv_backend::cmd::server::REDIS_VERSION);
+        println!(
+            "kv-server v={} (Redis-compatible)",
+            kv_backend::cmd::server::REDIS_VERSION
+        );
         return;
     }
     let config = match kv_backend::config::Config::from_args(&args) {

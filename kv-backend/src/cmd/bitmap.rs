@@ -2,7 +2,7 @@
 //! highest bit of byte 0, as Redis does it.
 
 use super::string::{overwrite, read_string};
-use super::{err, eq_ic, int_arg, Ctx, CmdError, CmdResult, SYNTAX};
+use super::{eq_ic, err, int_arg, CmdError, CmdResult, Ctx, SYNTAX};
 use crate::db::Access;
 use crate::types::Value;
 use bytes::Bytes;
@@ -52,10 +52,18 @@ pub fn getbit(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 /// Resolves an optional [start end [BYTE|BIT]] range to an inclusive bit
 /// range over a string of `len` bytes. None = empty.
-fn bit_range(args: &[Bytes], len: usize, end_given: &mut bool) -> Result<Option<(u64, u64)>, CmdError> {
+fn bit_range(
+    args: &[Bytes],
+    len: usize,
+    end_given: &mut bool,
+) -> Result<Option<(u64, u64)>, CmdError> {
     let total_bits = len as i64 * 8;
     if args.is_empty() {
-        return Ok(if len == 0 { None } else { Some((0, total_bits as u64 - 1)) });
+        return Ok(if len == 0 {
+            None
+        } else {
+            Some((0, total_bits as u64 - 1))
+        });
     }
     let mut start = int_arg(&args[0])?;
     let mut end = match args.get(1) {
@@ -89,7 +97,11 @@ fn bit_range(args: &[Bytes], len: usize, end_given: &mut bool) -> Result<Option<
     if start > end || unit_len == 0 {
         return Ok(None);
     }
-    Ok(Some(if bits_unit { (start as u64, end as u64) } else { (start as u64 * 8, end as u64 * 8 + 7) }))
+    Ok(Some(if bits_unit {
+        (start as u64, end as u64)
+    } else {
+        (start as u64 * 8, end as u64 * 8 + 7)
+    }))
 }
 
 fn bit_at(v: &[u8], i: u64) -> bool {
@@ -158,7 +170,9 @@ pub fn bitop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         return Err(err(SYNTAX));
     }
     if op == "not" && argv.len() != 4 {
-        return Err(err("ERR BITOP NOT must be called with a single source key."));
+        return Err(err(
+            "ERR BITOP NOT must be called with a single source key.",
+        ));
     }
     let mut srcs = Vec::new();
     for k in &argv[3..] {
@@ -179,7 +193,13 @@ pub fn bitop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if res.is_empty() {
         ctx.store.delete(db, &argv[2], ctx.now);
     } else {
-        ctx.store.set(db, &argv[2], Value::Raw(res.as_slice().into()), false, ctx.now);
+        ctx.store.set(
+            db,
+            &argv[2],
+            Value::Raw(res.as_slice().into()),
+            false,
+            ctx.now,
+        );
     }
     ctx.out.int(maxlen as i64);
     Ok(())

@@ -1,8 +1,10 @@
 //! BF.* commands: a scalable bloom filter with RedisBloom's defaults.
 
-use super::{err, eq_ic, Ctx, CmdError, CmdResult, SYNTAX};
+use super::{eq_ic, err, CmdError, CmdResult, Ctx, SYNTAX};
 use crate::db::Access;
-use crate::types::bloom::{BloomError, ScalableBloom, DEFAULT_CAPACITY, DEFAULT_ERROR_RATE, DEFAULT_EXPANSION};
+use crate::types::bloom::{
+    BloomError, ScalableBloom, DEFAULT_CAPACITY, DEFAULT_ERROR_RATE, DEFAULT_EXPANSION,
+};
 use crate::types::Value;
 use crate::util::parse_f64;
 use bytes::Bytes;
@@ -54,23 +56,38 @@ pub fn reserve(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     let f = ScalableBloom::new(rate, cap, if nonscaling { 0 } else { exp });
     let db = ctx.client.db;
-    ctx.store.set(db, &argv[1], Value::Bloom(Box::new(f)), false, ctx.now);
+    ctx.store
+        .set(db, &argv[1], Value::Bloom(Box::new(f)), false, ctx.now);
     ctx.out.ok();
     Ok(())
 }
 
-fn filter_for_write<'a>(ctx: &'a mut Ctx, key: &[u8], make: Option<ScalableBloom>) -> Result<Option<&'a mut ScalableBloom>, CmdError> {
+fn filter_for_write<'a>(
+    ctx: &'a mut Ctx,
+    key: &[u8],
+    make: Option<ScalableBloom>,
+) -> Result<Option<&'a mut ScalableBloom>, CmdError> {
     if make.is_none() && !ctx.check_type(key, is_bloom)? {
         return Ok(None);
     }
-    let v = ctx.ensure(key, is_bloom, || Value::Bloom(Box::new(make.unwrap_or_else(|| ScalableBloom::new(DEFAULT_ERROR_RATE, DEFAULT_CAPACITY, DEFAULT_EXPANSION)))))?;
+    let v = ctx.ensure(key, is_bloom, || {
+        Value::Bloom(Box::new(make.unwrap_or_else(|| {
+            ScalableBloom::new(DEFAULT_ERROR_RATE, DEFAULT_CAPACITY, DEFAULT_EXPANSION)
+        })))
+    })?;
     match v {
         Value::Bloom(b) => Ok(Some(b)),
         _ => unreachable!("type checked"),
     }
 }
 
-fn add_items(ctx: &mut Ctx, key: &[u8], items: &[Bytes], make: Option<ScalableBloom>, single: bool) -> CmdResult {
+fn add_items(
+    ctx: &mut Ctx,
+    key: &[u8],
+    items: &[Bytes],
+    make: Option<ScalableBloom>,
+    single: bool,
+) -> CmdResult {
     let Some(f) = filter_for_write(ctx, key, make)? else {
         return Err(err("ERR not found"));
     };
@@ -94,7 +111,11 @@ fn add_items(ctx: &mut Ctx, key: &[u8], items: &[Bytes], make: Option<ScalableBl
 }
 
 fn default_filter() -> Option<ScalableBloom> {
-    Some(ScalableBloom::new(DEFAULT_ERROR_RATE, DEFAULT_CAPACITY, DEFAULT_EXPANSION))
+    Some(ScalableBloom::new(
+        DEFAULT_ERROR_RATE,
+        DEFAULT_CAPACITY,
+        DEFAULT_EXPANSION,
+    ))
 }
 
 pub fn add(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -137,7 +158,15 @@ pub fn insert(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let Some(at) = items_at.filter(|&a| a < argv.len()) else {
         return Err(err("ERR wrong number of arguments for 'bf.insert' command"));
     };
-    let make = if nocreate { None } else { Some(ScalableBloom::new(rate, cap, if nonscaling { 0 } else { exp })) };
+    let make = if nocreate {
+        None
+    } else {
+        Some(ScalableBloom::new(
+            rate,
+            cap,
+            if nonscaling { 0 } else { exp },
+        ))
+    };
     add_items(ctx, &argv[1], &argv[at..], make, false)
 }
 
@@ -164,7 +193,9 @@ pub fn mexists(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn card(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let n = ctx.get_bloom(&argv[1], Access::Read)?.map_or(0, |f| f.items);
+    let n = ctx
+        .get_bloom(&argv[1], Access::Read)?
+        .map_or(0, |f| f.items);
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -181,10 +212,16 @@ pub fn info(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         ("Size", Some(f.size_bytes() as i64)),
         ("Number of filters", Some(f.layers.len() as i64)),
         ("Number of items inserted", Some(f.items as i64)),
-        ("Expansion rate", (f.expansion > 0).then_some(f.expansion as i64)),
+        (
+            "Expansion rate",
+            (f.expansion > 0).then_some(f.expansion as i64),
+        ),
     ];
     if let Some(which) = argv.get(2) {
-        let idx = ["CAPACITY", "SIZE", "FILTERS", "ITEMS", "EXPANSION"].iter().position(|n| eq_ic(which, n)).ok_or_else(|| err("ERR Invalid information value"))?;
+        let idx = ["CAPACITY", "SIZE", "FILTERS", "ITEMS", "EXPANSION"]
+            .iter()
+            .position(|n| eq_ic(which, n))
+            .ok_or_else(|| err("ERR Invalid information value"))?;
         ctx.out.array(1);
         match fields[idx].1 {
             Some(v) => ctx.out.int(v),

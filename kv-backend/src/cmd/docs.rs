@@ -118,10 +118,25 @@ const SYNTAX: &[(&str, &str, &str)] = &[
 #[derive(Debug, Clone, PartialEq)]
 enum Arg {
     /// A value, maybe after a token: (name, token).
-    Value { name: String, token: Option<String>, optional: bool, multiple: bool },
-    PureToken { token: String, optional: bool },
-    OneOf { args: Vec<Arg>, optional: bool },
-    Block { args: Vec<Arg>, optional: bool, multiple: bool },
+    Value {
+        name: String,
+        token: Option<String>,
+        optional: bool,
+        multiple: bool,
+    },
+    PureToken {
+        token: String,
+        optional: bool,
+    },
+    OneOf {
+        args: Vec<Arg>,
+        optional: bool,
+    },
+    Block {
+        args: Vec<Arg>,
+        optional: bool,
+        multiple: bool,
+    },
 }
 
 fn is_token(w: &str) -> bool {
@@ -143,7 +158,10 @@ fn split_top(s: &str, sep: char) -> Vec<&str> {
         }
     }
     out.push(&s[start..]);
-    out.into_iter().map(str::trim).filter(|p| !p.is_empty()).collect()
+    out.into_iter()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect()
 }
 
 /// Parses a sequence of items: `[...]` groups, `a|b` choices, words.
@@ -174,7 +192,10 @@ fn parse_seq(s: &str) -> Vec<Arg> {
             let word = &rest[..word_end];
             rest = rest[word_end..].trim_start();
             if word.contains('|') {
-                items.push(Arg::OneOf { args: word.split('|').map(|w| single(w, false)).collect(), optional: false });
+                items.push(Arg::OneOf {
+                    args: word.split('|').map(|w| single(w, false)).collect(),
+                    optional: false,
+                });
             } else if is_token(word) && !rest.is_empty() && !rest.starts_with('[') {
                 // `TOKEN value`: the token introduces the next value.
                 let next_end = rest.find(' ').unwrap_or(rest.len());
@@ -182,7 +203,12 @@ fn parse_seq(s: &str) -> Vec<Arg> {
                 if !is_token(next) && !next.contains('|') {
                     rest = rest[next_end..].trim_start();
                     let (name, multiple) = strip_dots(next);
-                    items.push(Arg::Value { name, token: Some(word.to_string()), optional: false, multiple });
+                    items.push(Arg::Value {
+                        name,
+                        token: Some(word.to_string()),
+                        optional: false,
+                        multiple,
+                    });
                     continue;
                 }
                 items.push(single(word, false));
@@ -203,10 +229,18 @@ fn strip_dots(w: &str) -> (String, bool) {
 
 fn single(word: &str, optional: bool) -> Arg {
     if is_token(word) {
-        Arg::PureToken { token: word.to_string(), optional }
+        Arg::PureToken {
+            token: word.to_string(),
+            optional,
+        }
     } else {
         let (name, multiple) = strip_dots(word);
-        Arg::Value { name, token: None, optional, multiple }
+        Arg::Value {
+            name,
+            token: None,
+            optional,
+            multiple,
+        }
     }
 }
 
@@ -221,11 +255,18 @@ fn group(inner: &str, optional: bool, multiple: bool) -> Arg {
     if seq.len() == 1 && !multiple {
         let mut a = seq.remove(0);
         match &mut a {
-            Arg::Value { optional: o, .. } | Arg::PureToken { optional: o, .. } | Arg::OneOf { optional: o, .. } | Arg::Block { optional: o, .. } => *o = optional,
+            Arg::Value { optional: o, .. }
+            | Arg::PureToken { optional: o, .. }
+            | Arg::OneOf { optional: o, .. }
+            | Arg::Block { optional: o, .. } => *o = optional,
         }
         return a;
     }
-    Arg::Block { args: seq, optional, multiple }
+    Arg::Block {
+        args: seq,
+        optional,
+        multiple,
+    }
 }
 
 fn write_arg(out: &mut Reply, a: &Arg) {
@@ -239,16 +280,64 @@ fn write_arg(out: &mut Reply, a: &Arg) {
         }
         f
     };
-    let (name, kind, token, fl, children): (String, &str, Option<&str>, Vec<&str>, Option<&Vec<Arg>>) = match a {
-        Arg::Value { name, token, optional, multiple } => {
-            let kind = if name == "key" || name.ends_with("key") || name == "source" || name == "destination" { "key" } else { "string" };
-            (name.clone(), kind, token.as_deref(), flags(*optional, *multiple), None)
+    let (name, kind, token, fl, children): (
+        String,
+        &str,
+        Option<&str>,
+        Vec<&str>,
+        Option<&Vec<Arg>>,
+    ) = match a {
+        Arg::Value {
+            name,
+            token,
+            optional,
+            multiple,
+        } => {
+            let kind = if name == "key"
+                || name.ends_with("key")
+                || name == "source"
+                || name == "destination"
+            {
+                "key"
+            } else {
+                "string"
+            };
+            (
+                name.clone(),
+                kind,
+                token.as_deref(),
+                flags(*optional, *multiple),
+                None,
+            )
         }
-        Arg::PureToken { token, optional } => (token.to_ascii_lowercase(), "pure-token", Some(token.as_str()), flags(*optional, false), None),
-        Arg::OneOf { args, optional } => ("choice".into(), "oneof", None, flags(*optional, false), Some(args)),
-        Arg::Block { args, optional, multiple } => ("block".into(), "block", None, flags(*optional, *multiple), Some(args)),
+        Arg::PureToken { token, optional } => (
+            token.to_ascii_lowercase(),
+            "pure-token",
+            Some(token.as_str()),
+            flags(*optional, false),
+            None,
+        ),
+        Arg::OneOf { args, optional } => (
+            "choice".into(),
+            "oneof",
+            None,
+            flags(*optional, false),
+            Some(args),
+        ),
+        Arg::Block {
+            args,
+            optional,
+            multiple,
+        } => (
+            "block".into(),
+            "block",
+            None,
+            flags(*optional, *multiple),
+            Some(args),
+        ),
     };
-    let fields = 2 + token.is_some() as usize + !fl.is_empty() as usize + children.is_some() as usize;
+    let fields =
+        2 + token.is_some() as usize + !fl.is_empty() as usize + children.is_some() as usize;
     out.map(fields);
     out.bulk(b"name");
     out.bulk(name.as_bytes());
@@ -278,7 +367,10 @@ fn write_arg(out: &mut Reply, a: &Arg) {
 /// (where we know the syntax) arguments.
 pub fn write_docs(out: &mut Reply, name: &str, group: &str) {
     let entry = SYNTAX.iter().find(|(n, _, _)| *n == name);
-    let summary = entry.map_or_else(|| format!("{} command", name.to_ascii_uppercase()), |e| e.2.to_string());
+    let summary = entry.map_or_else(
+        || format!("{} command", name.to_ascii_uppercase()),
+        |e| e.2.to_string(),
+    );
     out.bulk(name.as_bytes());
     out.map(if entry.is_some() { 4 } else { 3 });
     out.bulk(b"summary");
@@ -308,10 +400,21 @@ mod tests {
 
     fn render(a: &Arg) -> String {
         let (token, repeat, optional, multiple) = match a {
-            Arg::Value { name, token, optional, multiple } => (token.clone(), name.clone(), *optional, *multiple),
-            Arg::PureToken { token, optional } => (Some(token.clone()), String::new(), *optional, false),
+            Arg::Value {
+                name,
+                token,
+                optional,
+                multiple,
+            } => (token.clone(), name.clone(), *optional, *multiple),
+            Arg::PureToken { token, optional } => {
+                (Some(token.clone()), String::new(), *optional, false)
+            }
             Arg::OneOf { args, optional } => (None, hint(args, "|"), *optional, false),
-            Arg::Block { args, optional, multiple } => (None, hint(args, " "), *optional, *multiple),
+            Arg::Block {
+                args,
+                optional,
+                multiple,
+            } => (None, hint(args, " "), *optional, *multiple),
         };
         let mut s = String::new();
         if optional {
@@ -337,9 +440,18 @@ mod tests {
     fn syntax_round_trips_into_redis_cli_hints() {
         let set = SYNTAX.iter().find(|e| e.0 == "set").unwrap().1;
         assert_eq!(hint(&parse_seq(set), " "), set);
-        assert_eq!(hint(&parse_seq("key element..."), " "), "key element [element ...]");
-        assert_eq!(hint(&parse_seq("key [count [WITHVALUES]]"), " "), "key [count [WITHVALUES]]");
-        assert_eq!(hint(&parse_seq("[key value]..."), " "), "[key value [key value ...]]");
+        assert_eq!(
+            hint(&parse_seq("key element..."), " "),
+            "key element [element ...]"
+        );
+        assert_eq!(
+            hint(&parse_seq("key [count [WITHVALUES]]"), " "),
+            "key [count [WITHVALUES]]"
+        );
+        assert_eq!(
+            hint(&parse_seq("[key value]..."), " "),
+            "[key value [key value ...]]"
+        );
         for (name, syntax, _) in SYNTAX {
             let mut r = Reply::new(false);
             write_docs(&mut r, name, "generic");

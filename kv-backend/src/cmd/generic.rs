@@ -1,7 +1,7 @@
 //! Keyspace commands: DEL, EXISTS, TYPE, RENAME, KEYS, SCAN, SELECT, MOVE,
 //! SWAPDB, FLUSH*, OBJECT and the EXPIRE/TTL family.
 
-use super::{err, eq_ic, int_arg, Ctx, CmdError, CmdResult, NO_KEY, SYNTAX};
+use super::{eq_ic, err, int_arg, CmdError, CmdResult, Ctx, NO_KEY, SYNTAX};
 use crate::db::{idle_secs, lfu_decayed, Access};
 use crate::types::{Sds, Value};
 use crate::util::{glob_match, rand_below};
@@ -9,25 +9,36 @@ use bytes::Bytes;
 
 pub fn del(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let db = ctx.client.db;
-    let n = argv[1..].iter().filter(|k| ctx.store.delete(db, k, ctx.now)).count();
+    let n = argv[1..]
+        .iter()
+        .filter(|k| ctx.store.delete(db, k, ctx.now))
+        .count();
     ctx.out.int(n as i64);
     Ok(())
 }
 
 pub fn exists(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let n = argv[1..].iter().filter(|k| ctx.lookup(k, Access::Read).is_some()).count();
+    let n = argv[1..]
+        .iter()
+        .filter(|k| ctx.lookup(k, Access::Read).is_some())
+        .count();
     ctx.out.int(n as i64);
     Ok(())
 }
 
 pub fn touch(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let n = argv[1..].iter().filter(|k| ctx.lookup(k, Access::Write).is_some()).count();
+    let n = argv[1..]
+        .iter()
+        .filter(|k| ctx.lookup(k, Access::Write).is_some())
+        .count();
     ctx.out.int(n as i64);
     Ok(())
 }
 
 pub fn type_cmd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let t = ctx.lookup(&argv[1], Access::NoTouch).map_or("none", |e| e.val.type_name());
+    let t = ctx
+        .lookup(&argv[1], Access::NoTouch)
+        .map_or("none", |e| e.val.type_name());
     ctx.out.simple(t);
     Ok(())
 }
@@ -77,7 +88,9 @@ pub fn renamenx(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 /// Live (not yet expired) keys of the current db matching `pattern`.
 fn is_live(ctx: &Ctx, key: &[u8]) -> bool {
-    ctx.store.dbs[ctx.client.db].expire_at(key).is_none_or(|w| w > ctx.now)
+    ctx.store.dbs[ctx.client.db]
+        .expire_at(key)
+        .is_none_or(|w| w > ctx.now)
 }
 
 pub fn keys(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -101,12 +114,21 @@ pub struct ScanOpts {
     pub type_name: Option<String>,
 }
 
-pub fn parse_scan(argv: &[Bytes], cursor_at: usize, allow_type: bool) -> Result<ScanOpts, CmdError> {
+pub fn parse_scan(
+    argv: &[Bytes],
+    cursor_at: usize,
+    allow_type: bool,
+) -> Result<ScanOpts, CmdError> {
     let cursor = std::str::from_utf8(&argv[cursor_at])
         .ok()
         .and_then(|s| s.parse::<u64>().ok())
         .ok_or_else(|| err("ERR invalid cursor"))? as usize;
-    let mut o = ScanOpts { cursor, pattern: None, count: 10, type_name: None };
+    let mut o = ScanOpts {
+        cursor,
+        pattern: None,
+        count: 10,
+        type_name: None,
+    };
     let mut i = cursor_at + 1;
     while i < argv.len() {
         let has_val = i + 1 < argv.len();
@@ -131,7 +153,11 @@ pub fn parse_scan(argv: &[Bytes], cursor_at: usize, allow_type: bool) -> Result<
 /// The positions one HSCAN/SSCAN/ZSCAN call covers, and the next cursor.
 /// Small encodings (listpack, intset) are returned whole, as Redis does.
 pub fn scan_window(o: &ScanOpts, len: usize, whole: bool) -> (std::ops::Range<usize>, usize) {
-    let (from, to) = if whole { (0, len) } else { (o.cursor.min(len), o.cursor.saturating_add(o.count).min(len)) };
+    let (from, to) = if whole {
+        (0, len)
+    } else {
+        (o.cursor.min(len), o.cursor.saturating_add(o.count).min(len))
+    };
     (from..to, if to >= len { 0 } else { to })
 }
 
@@ -173,7 +199,12 @@ pub fn randomkey(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
         if len == 0 {
             break;
         }
-        let k = ctx.store.dbs[db].keys.get_index(rand_below(len)).expect("in range").0.clone();
+        let k = ctx.store.dbs[db]
+            .keys
+            .get_index(rand_below(len))
+            .expect("in range")
+            .0
+            .clone();
         if ctx.store.expire_if_needed(db, &k, ctx.now) {
             continue;
         }
@@ -258,7 +289,10 @@ pub fn swapdb(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         ctx.store.touch_all_watched(a, Some(b));
         ctx.store.touch_all_watched(b, Some(a));
         let dbs = &mut ctx.store.dbs;
-        let (ka, ea) = (std::mem::take(&mut dbs[a].keys), std::mem::take(&mut dbs[a].expires));
+        let (ka, ea) = (
+            std::mem::take(&mut dbs[a].keys),
+            std::mem::take(&mut dbs[a].expires),
+        );
         dbs[a].keys = std::mem::take(&mut dbs[b].keys);
         dbs[a].expires = std::mem::take(&mut dbs[b].expires);
         dbs[b].keys = ka;
@@ -305,10 +339,15 @@ pub fn object(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     if !matches!(sub.as_str(), "encoding" | "refcount" | "idletime" | "freq") {
-        return Err(err(format!("ERR unknown subcommand '{}'. Try OBJECT HELP.", String::from_utf8_lossy(&argv[1]))));
+        return Err(err(format!(
+            "ERR unknown subcommand '{}'. Try OBJECT HELP.",
+            String::from_utf8_lossy(&argv[1])
+        )));
     }
     if argv.len() != 3 {
-        return Err(err(format!("ERR wrong number of arguments for 'object|{sub}' command")));
+        return Err(err(format!(
+            "ERR wrong number of arguments for 'object|{sub}' command"
+        )));
     }
     let lfu = ctx.store.config.maxmemory_policy.is_lfu();
     let decay = ctx.store.config.lfu_decay_time;
@@ -345,7 +384,13 @@ pub fn object(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 /// EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT with NX|XX|GT|LT.
-fn expire_generic(ctx: &mut Ctx, argv: &[Bytes], ms_unit: bool, absolute: bool, cmd: &str) -> CmdResult {
+fn expire_generic(
+    ctx: &mut Ctx,
+    argv: &[Bytes],
+    ms_unit: bool,
+    absolute: bool,
+    cmd: &str,
+) -> CmdResult {
     let v = int_arg(&argv[2])?;
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for a in &argv[3..] {
@@ -358,17 +403,28 @@ fn expire_generic(ctx: &mut Ctx, argv: &[Bytes], ms_unit: bool, absolute: bool, 
         } else if eq_ic(a, "LT") {
             lt = true;
         } else {
-            return Err(err(format!("ERR Unsupported option {}", String::from_utf8_lossy(a))));
+            return Err(err(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(a)
+            )));
         }
     }
     if nx && (xx || gt || lt) {
-        return Err(err("ERR NX and XX, GT or LT options at the same time are not compatible"));
+        return Err(err(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
     }
     if gt && lt {
-        return Err(err("ERR GT and LT options at the same time are not compatible"));
+        return Err(err(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
     }
     let invalid = || err(format!("ERR invalid expire time in '{cmd}' command"));
-    let mut when = if ms_unit { v } else { v.checked_mul(1000).ok_or_else(invalid)? };
+    let mut when = if ms_unit {
+        v
+    } else {
+        v.checked_mul(1000).ok_or_else(invalid)?
+    };
     if !absolute {
         when = when.checked_add(ctx.now).ok_or_else(invalid)?;
     }

@@ -1,7 +1,7 @@
 //! Hash commands.
 
 use super::generic::{parse_scan, reply_scan, scan_window};
-use super::{err, eq_ic, int_arg, is_hash, Ctx, CmdResult};
+use super::{eq_ic, err, int_arg, is_hash, CmdResult, Ctx};
 use crate::db::Access;
 use crate::types::hash::Hash;
 use crate::types::{Sds, Value};
@@ -17,11 +17,16 @@ fn hash_for_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut Hash, supe
 
 fn hset_generic(ctx: &mut Ctx, argv: &[Bytes], cmd: &str) -> Result<usize, super::CmdError> {
     if !argv.len().is_multiple_of(2) {
-        return Err(err(format!("ERR wrong number of arguments for '{cmd}' command")));
+        return Err(err(format!(
+            "ERR wrong number of arguments for '{cmd}' command"
+        )));
     }
     let t = ctx.store.config.thresholds;
     let h = hash_for_write(ctx, &argv[1])?;
-    let added = argv[2..].chunks(2).filter(|fv| h.set(&fv[0], &fv[1], &t)).count();
+    let added = argv[2..]
+        .chunks(2)
+        .filter(|fv| h.set(&fv[0], &fv[1], &t))
+        .count();
     ctx.modified(&argv[1]);
     Ok(added)
 }
@@ -52,7 +57,11 @@ pub fn hsetnx(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 pub fn hget(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let db = ctx.client.db;
-    match ctx.store.lookup(db, &argv[1], ctx.now, Access::Read).map(|e| &e.val) {
+    match ctx
+        .store
+        .lookup(db, &argv[1], ctx.now, Access::Read)
+        .map(|e| &e.val)
+    {
         None => ctx.out.null(),
         Some(Value::Hash(h)) => match h.map.get(argv[2].as_ref()) {
             Some(v) => ctx.out.bulk(v),
@@ -66,7 +75,10 @@ pub fn hget(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 pub fn hmget(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let vals: Vec<Option<Sds>> = match ctx.get_hash(&argv[1], Access::Read)? {
         None => vec![None; argv.len() - 2],
-        Some(h) => argv[2..].iter().map(|f| h.map.get(f.as_ref()).cloned()).collect(),
+        Some(h) => argv[2..]
+            .iter()
+            .map(|f| h.map.get(f.as_ref()).cloned())
+            .collect(),
     };
     ctx.out.array(vals.len());
     for v in vals {
@@ -87,13 +99,18 @@ pub fn hlen(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn hstrlen(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let n = ctx.get_hash(&argv[1], Access::Read)?.and_then(|h| h.map.get(argv[2].as_ref()).map(|v| v.len())).unwrap_or(0);
+    let n = ctx
+        .get_hash(&argv[1], Access::Read)?
+        .and_then(|h| h.map.get(argv[2].as_ref()).map(|v| v.len()))
+        .unwrap_or(0);
     ctx.out.int(n as i64);
     Ok(())
 }
 
 pub fn hexists(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let e = ctx.get_hash(&argv[1], Access::Read)?.is_some_and(|h| h.map.contains_key(argv[2].as_ref()));
+    let e = ctx
+        .get_hash(&argv[1], Access::Read)?
+        .is_some_and(|h| h.map.contains_key(argv[2].as_ref()));
     ctx.out.int(e as i64);
     Ok(())
 }
@@ -107,7 +124,11 @@ enum Part {
 
 fn hgetall_generic(ctx: &mut Ctx, argv: &[Bytes], part: Part) -> CmdResult {
     let db = ctx.client.db;
-    let h = match ctx.store.lookup(db, &argv[1], ctx.now, Access::Read).map(|e| &e.val) {
+    let h = match ctx
+        .store
+        .lookup(db, &argv[1], ctx.now, Access::Read)
+        .map(|e| &e.val)
+    {
         None => None,
         Some(Value::Hash(h)) => Some(h),
         Some(_) => return Err(super::wrongtype()),
@@ -151,7 +172,9 @@ pub fn hincrby(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         Some(v) => parse_i64_strict(v).ok_or_else(|| err("ERR hash value is not an integer"))?,
         None => 0,
     };
-    let new = cur.checked_add(delta).ok_or_else(|| err("ERR increment or decrement would overflow"))?;
+    let new = cur
+        .checked_add(delta)
+        .ok_or_else(|| err("ERR increment or decrement would overflow"))?;
     h.set(&argv[2], new.to_string().as_bytes(), &t);
     ctx.modified(&argv[1]);
     ctx.out.int(new);
@@ -166,9 +189,13 @@ pub fn hincrbyfloat(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     let t = ctx.store.config.thresholds;
     let h = hash_for_write(ctx, &argv[1])?;
-    let cur = h.map.get(argv[2].as_ref()).map_or_else(|| b"0".to_vec(), |v| v.to_vec());
+    let cur = h
+        .map
+        .get(argv[2].as_ref())
+        .map_or_else(|| b"0".to_vec(), |v| v.to_vec());
     parse_f64(&cur).ok_or_else(|| err("ERR hash value is not a float"))?;
-    let s = incr_float(&cur, &argv[3]).ok_or_else(|| err("ERR increment would produce NaN or Infinity"))?;
+    let s = incr_float(&cur, &argv[3])
+        .ok_or_else(|| err("ERR increment would produce NaN or Infinity"))?;
     h.set(&argv[2], s.as_bytes(), &t);
     ctx.modified(&argv[1]);
     ctx.out.bulk(s.as_bytes());
@@ -195,8 +222,13 @@ pub fn hrandfield(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         };
         match count {
             None => vec![pick(rand_below(len))],
-            Some(c) if c < 0 => (0..c.unsigned_abs().min(100_000_000)).map(|_| pick(rand_below(len))).collect(),
-            Some(c) => distinct_indexes(len, c as usize).into_iter().map(pick).collect(),
+            Some(c) if c < 0 => (0..c.unsigned_abs().min(100_000_000))
+                .map(|_| pick(rand_below(len)))
+                .collect(),
+            Some(c) => distinct_indexes(len, c as usize)
+                .into_iter()
+                .map(pick)
+                .collect(),
         }
     });
     let out = &mut *ctx.out;
@@ -269,9 +301,15 @@ mod tests {
     fn fields_and_counters() {
         let mut h = Harness::new();
         assert_eq!(h.run("HSET h a 1 b 2"), ":2\r\n");
-        assert_eq!(h.run("HGETALL h"), "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n");
+        assert_eq!(
+            h.run("HGETALL h"),
+            "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$1\r\n2\r\n"
+        );
         assert_eq!(h.run("HINCRBYFLOAT h a 17.5"), "$4\r\n18.5\r\n");
-        assert_eq!(h.run("HINCRBY h a 1"), "-ERR hash value is not an integer\r\n");
+        assert_eq!(
+            h.run("HINCRBY h a 1"),
+            "-ERR hash value is not an integer\r\n"
+        );
         assert_eq!(h.run("HDEL h a b"), ":2\r\n");
         assert_eq!(h.run("TYPE h"), "+none\r\n");
     }

@@ -1,7 +1,7 @@
 //! List commands, including the blocking ones and the code that serves
 //! blocked clients when a key they wait on gets data.
 
-use super::{err, eq_ic, int_arg, timeout_arg, Ctx, CmdError, CmdResult, NO_KEY, SYNTAX};
+use super::{eq_ic, err, int_arg, timeout_arg, CmdError, CmdResult, Ctx, NO_KEY, SYNTAX};
 use crate::blocking::BlockOp;
 use crate::db::{Access, Entry, Store};
 use crate::frame::Reply;
@@ -12,19 +12,38 @@ use std::collections::VecDeque;
 
 type List = VecDeque<Sds>;
 
-fn list_mut<'a>(store: &'a mut Store, db: usize, key: &[u8], now: i64) -> Result<Option<&'a mut List>, CmdError> {
+fn list_mut<'a>(
+    store: &'a mut Store,
+    db: usize,
+    key: &[u8],
+    now: i64,
+) -> Result<Option<&'a mut List>, CmdError> {
     match store.lookup(db, key, now, Access::Write) {
         None => Ok(None),
-        Some(Entry { val: Value::List(l), .. }) => Ok(Some(l)),
+        Some(Entry {
+            val: Value::List(l),
+            ..
+        }) => Ok(Some(l)),
         Some(_) => Err(super::wrongtype()),
     }
 }
 
 /// Pops up to `count` elements from one end; deletes the key if emptied.
-pub fn list_pop(store: &mut Store, db: usize, key: &[u8], left: bool, count: usize, now: i64) -> Result<Option<Vec<Sds>>, CmdError> {
-    let Some(l) = list_mut(store, db, key, now)? else { return Ok(None) };
+pub fn list_pop(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    left: bool,
+    count: usize,
+    now: i64,
+) -> Result<Option<Vec<Sds>>, CmdError> {
+    let Some(l) = list_mut(store, db, key, now)? else {
+        return Ok(None);
+    };
     let n = count.min(l.len());
-    let items: Vec<Sds> = (0..n).filter_map(|_| if left { l.pop_front() } else { l.pop_back() }).collect();
+    let items: Vec<Sds> = (0..n)
+        .filter_map(|_| if left { l.pop_front() } else { l.pop_back() })
+        .collect();
     if l.is_empty() {
         store.remove(db, key);
     }
@@ -33,13 +52,32 @@ pub fn list_pop(store: &mut Store, db: usize, key: &[u8], left: bool, count: usi
 }
 
 /// Pushes elements one by one (so `LPUSH k a b` leaves `b a`); creates the key.
-pub fn list_push(store: &mut Store, db: usize, key: &[u8], items: &[&[u8]], left: bool, now: i64) -> Result<usize, CmdError> {
+pub fn list_push(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    items: &[&[u8]],
+    left: bool,
+    now: i64,
+) -> Result<usize, CmdError> {
     let exists = list_mut(store, db, key, now)?.is_some();
     if !exists {
         let lru = store.fresh_lru(now);
-        store.dbs[db].insert(sds(key), Entry { val: Value::List(Box::default()), lru });
+        store.dbs[db].insert(
+            sds(key),
+            Entry {
+                val: Value::List(Box::default()),
+                lru,
+            },
+        );
     }
-    let Some(Entry { val: Value::List(l), .. }) = store.dbs[db].keys.get_mut(key) else { unreachable!("just checked") };
+    let Some(Entry {
+        val: Value::List(l),
+        ..
+    }) = store.dbs[db].keys.get_mut(key)
+    else {
+        unreachable!("just checked")
+    };
     for it in items {
         if left {
             l.push_front(sds(it));
@@ -53,7 +91,15 @@ pub fn list_push(store: &mut Store, db: usize, key: &[u8], items: &[&[u8]], left
 }
 
 /// LMOVE: pops from `src`, pushes to `dst`. Checks `dst`'s type first.
-pub fn list_move(store: &mut Store, db: usize, src: &[u8], dst: &[u8], from_left: bool, to_left: bool, now: i64) -> Result<Option<Sds>, CmdError> {
+pub fn list_move(
+    store: &mut Store,
+    db: usize,
+    src: &[u8],
+    dst: &[u8],
+    from_left: bool,
+    to_left: bool,
+    now: i64,
+) -> Result<Option<Sds>, CmdError> {
     if list_mut(store, db, src, now)?.is_none() {
         return Ok(None);
     }
@@ -92,7 +138,10 @@ pub fn rpushx(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 fn pop_generic(ctx: &mut Ctx, argv: &[Bytes], left: bool) -> CmdResult {
     if argv.len() > 3 {
-        return Err(err(format!("ERR wrong number of arguments for '{}' command", if left { "lpop" } else { "rpop" })));
+        return Err(err(format!(
+            "ERR wrong number of arguments for '{}' command",
+            if left { "lpop" } else { "rpop" }
+        )));
     }
     let count = super::optional_count(argv.get(2))?;
     let db = ctx.db();
@@ -108,7 +157,8 @@ fn pop_generic(ctx: &mut Ctx, argv: &[Bytes], left: bool) -> CmdResult {
         ctx.out.array(0);
         return Ok(());
     }
-    let items = list_pop(ctx.store, db, &argv[1], left, count.unwrap_or(1), ctx.now)?.unwrap_or_default();
+    let items =
+        list_pop(ctx.store, db, &argv[1], left, count.unwrap_or(1), ctx.now)?.unwrap_or_default();
     match count {
         Some(_) => ctx.out.bulks(items.iter()),
         None => ctx.out.bulk(&items[0]),
@@ -135,7 +185,10 @@ pub fn lrange(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             ctx.out.array(0);
             return Ok(());
         }
-        Some(Entry { val: Value::List(l), .. }) => l,
+        Some(Entry {
+            val: Value::List(l),
+            ..
+        }) => l,
         Some(_) => return Err(super::wrongtype()),
     };
     match clamp_range(start, end, l.len() as i64) {
@@ -157,7 +210,9 @@ fn index_of(len: usize, i: i64) -> Option<usize> {
 
 pub fn lindex(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let i = int_arg(&argv[2])?;
-    let item = ctx.get_list(&argv[1], Access::Read)?.and_then(|l| index_of(l.len(), i).map(|x| l[x].clone()));
+    let item = ctx
+        .get_list(&argv[1], Access::Read)?
+        .and_then(|l| index_of(l.len(), i).map(|x| l[x].clone()));
     match item {
         Some(v) => ctx.out.bulk(&v),
         None => ctx.out.null(),
@@ -167,7 +222,9 @@ pub fn lindex(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 pub fn lset(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let i = int_arg(&argv[2])?;
-    let l = ctx.get_list(&argv[1], Access::Write)?.ok_or_else(|| err(NO_KEY))?;
+    let l = ctx
+        .get_list(&argv[1], Access::Write)?
+        .ok_or_else(|| err(NO_KEY))?;
     let idx = index_of(l.len(), i).ok_or_else(|| err("ERR index out of range"))?;
     l[idx] = sds(&argv[3]);
     ctx.modified(&argv[1]);
@@ -182,7 +239,11 @@ pub fn lrem(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+    let limit = if count == 0 {
+        usize::MAX
+    } else {
+        count.unsigned_abs() as usize
+    };
     let mut removed = 0;
     if count >= 0 {
         let mut i = 0;
@@ -346,20 +407,40 @@ fn reply_item(out: &mut Reply, item: Option<Sds>) {
 
 pub fn lmove(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let (from, to) = (side(&argv[3])?, side(&argv[4])?);
-    let item = list_move(ctx.store, ctx.client.db, &argv[1], &argv[2], from, to, ctx.now)?;
+    let item = list_move(
+        ctx.store,
+        ctx.client.db,
+        &argv[1],
+        &argv[2],
+        from,
+        to,
+        ctx.now,
+    )?;
     reply_item(ctx.out, item);
     Ok(())
 }
 
 pub fn rpoplpush(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let item = list_move(ctx.store, ctx.client.db, &argv[1], &argv[2], false, true, ctx.now)?;
+    let item = list_move(
+        ctx.store,
+        ctx.client.db,
+        &argv[1],
+        &argv[2],
+        false,
+        true,
+        ctx.now,
+    )?;
     reply_item(ctx.out, item);
     Ok(())
 }
 
 /// Parses `numkeys key... <where> [COUNT n]` (LMPOP, ZMPOP and their
 /// blocking forms). Returns keys, the side word and the count.
-pub fn parse_mpop(argv: &[Bytes], at: usize, sides: (&str, &str)) -> Result<(Vec<Sds>, bool, usize), CmdError> {
+pub fn parse_mpop(
+    argv: &[Bytes],
+    at: usize,
+    sides: (&str, &str),
+) -> Result<(Vec<Sds>, bool, usize), CmdError> {
     let numkeys = int_arg(&argv[at]).map_err(|_| err("ERR numkeys should be greater than 0"))?;
     if numkeys <= 0 {
         return Err(err("ERR numkeys should be greater than 0"));
@@ -368,7 +449,10 @@ pub fn parse_mpop(argv: &[Bytes], at: usize, sides: (&str, &str)) -> Result<(Vec
     if at + 1 + numkeys >= argv.len() {
         return Err(err(SYNTAX));
     }
-    let keys: Vec<Sds> = argv[at + 1..at + 1 + numkeys].iter().map(|k| sds(k)).collect();
+    let keys: Vec<Sds> = argv[at + 1..at + 1 + numkeys]
+        .iter()
+        .map(|k| sds(k))
+        .collect();
     let w = &argv[at + 1 + numkeys];
     let first = if eq_ic(w, sides.0) {
         true
@@ -381,7 +465,10 @@ pub fn parse_mpop(argv: &[Bytes], at: usize, sides: (&str, &str)) -> Result<(Vec
     let mut i = at + 2 + numkeys;
     while i < argv.len() {
         if eq_ic(&argv[i], "COUNT") && i + 1 < argv.len() && count.is_none() {
-            let c = int_arg(&argv[i + 1]).ok().filter(|c| *c > 0).ok_or_else(|| err("ERR count should be greater than 0"))?;
+            let c = int_arg(&argv[i + 1])
+                .ok()
+                .filter(|c| *c > 0)
+                .ok_or_else(|| err("ERR count should be greater than 0"))?;
             count = Some(c as usize);
             i += 2;
         } else {
@@ -406,7 +493,8 @@ pub fn lmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let (keys, left, count) = parse_mpop(argv, 1, ("LEFT", "RIGHT"))?;
     match first_nonempty(ctx, &keys)? {
         Some(k) => {
-            let items = list_pop(ctx.store, ctx.client.db, &k, left, count, ctx.now)?.unwrap_or_default();
+            let items =
+                list_pop(ctx.store, ctx.client.db, &k, left, count, ctx.now)?.unwrap_or_default();
             reply_key_items(ctx.out, &k, &items);
         }
         None => ctx.out.null_array(),
@@ -449,10 +537,18 @@ pub fn brpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     bpop(ctx, argv, false)
 }
 
-fn bmove(ctx: &mut Ctx, argv: &[Bytes], from_left: bool, to_left: bool, timeout_at: usize) -> CmdResult {
+fn bmove(
+    ctx: &mut Ctx,
+    argv: &[Bytes],
+    from_left: bool,
+    to_left: bool,
+    timeout_at: usize,
+) -> CmdResult {
     let timeout = timeout_arg(&argv[timeout_at])?;
     let db = ctx.client.db;
-    if let Some(item) = list_move(ctx.store, db, &argv[1], &argv[2], from_left, to_left, ctx.now)? {
+    if let Some(item) = list_move(
+        ctx.store, db, &argv[1], &argv[2], from_left, to_left, ctx.now,
+    )? {
         ctx.out.bulk(&item);
         return Ok(());
     }
@@ -460,7 +556,15 @@ fn bmove(ctx: &mut Ctx, argv: &[Bytes], from_left: bool, to_left: bool, timeout_
         ctx.out.null();
         return Ok(());
     }
-    ctx.block(vec![sds(&argv[1])], BlockOp::Move { dst: sds(&argv[2]), from_left, to_left }, timeout);
+    ctx.block(
+        vec![sds(&argv[1])],
+        BlockOp::Move {
+            dst: sds(&argv[2]),
+            from_left,
+            to_left,
+        },
+        timeout,
+    );
     Ok(())
 }
 
@@ -477,7 +581,8 @@ pub fn blmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let timeout = timeout_arg(&argv[1])?;
     let (keys, left, count) = parse_mpop(argv, 2, ("LEFT", "RIGHT"))?;
     if let Some(k) = first_nonempty(ctx, &keys)? {
-        let items = list_pop(ctx.store, ctx.client.db, &k, left, count, ctx.now)?.unwrap_or_default();
+        let items =
+            list_pop(ctx.store, ctx.client.db, &k, left, count, ctx.now)?.unwrap_or_default();
         reply_key_items(ctx.out, &k, &items);
         return Ok(());
     }
@@ -487,7 +592,14 @@ pub fn blmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 /// Tries a blocked client's operation on a key that became ready.
 /// Returns the reply if it was served.
-fn try_serve(store: &mut Store, db: usize, key: &[u8], op: &BlockOp, resp3: bool, now: i64) -> Option<Vec<u8>> {
+fn try_serve(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    op: &BlockOp,
+    resp3: bool,
+    now: i64,
+) -> Option<Vec<u8>> {
     let mut r = Reply::new(resp3);
     match op {
         BlockOp::Pop { left } => {
@@ -498,7 +610,11 @@ fn try_serve(store: &mut Store, db: usize, key: &[u8], op: &BlockOp, resp3: bool
             let items = list_pop(store, db, key, *left, *count, now).ok()??;
             reply_key_items(&mut r, key, &items);
         }
-        BlockOp::Move { dst, from_left, to_left } => {
+        BlockOp::Move {
+            dst,
+            from_left,
+            to_left,
+        } => {
             let item = list_move(store, db, key, dst, *from_left, *to_left, now).ok()??;
             r.bulk(&item);
         }
@@ -527,7 +643,9 @@ pub fn serve_blocked(store: &mut Store, now: i64) {
         }
         for (db, key) in ready {
             for cid in store.blocking.queue(db, &key) {
-                let Some(w) = store.blocking.waiters.get(&cid) else { continue };
+                let Some(w) = store.blocking.waiters.get(&cid) else {
+                    continue;
+                };
                 let (op, resp3) = (w.op.clone(), w.resp3);
                 match try_serve(store, db, &key, &op, resp3, now) {
                     Some(reply) => {
@@ -550,7 +668,10 @@ mod tests {
     fn push_pop_and_ranges() {
         let mut h = Harness::new();
         assert_eq!(h.run("LPUSH k a b c d"), ":4\r\n");
-        assert_eq!(h.run("LRANGE k 0 -1"), "*4\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n");
+        assert_eq!(
+            h.run("LRANGE k 0 -1"),
+            "*4\r\n$1\r\nd\r\n$1\r\nc\r\n$1\r\nb\r\n$1\r\na\r\n"
+        );
         assert_eq!(h.run("RPOP k"), "$1\r\na\r\n");
         assert_eq!(h.run("LINSERT k BEFORE c X"), ":4\r\n");
         assert_eq!(h.run("LREM k -1 X"), ":1\r\n");
@@ -576,7 +697,10 @@ mod tests {
         h.client.id = 2;
         assert_eq!(h.run("RPUSH q x y"), ":2\r\n");
         let reply = blocked.rx.try_recv().expect("served");
-        assert_eq!(String::from_utf8_lossy(&reply), "*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+        assert_eq!(
+            String::from_utf8_lossy(&reply),
+            "*2\r\n$1\r\nq\r\n$1\r\nx\r\n"
+        );
         assert_eq!(h.run("LRANGE q 0 -1"), "*1\r\n$1\r\ny\r\n");
     }
 }

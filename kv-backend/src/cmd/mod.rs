@@ -157,7 +157,10 @@ macro_rules! typed_getter {
             let db = self.client.db;
             match self.store.lookup(db, key, self.now, access) {
                 None => Ok(None),
-                Some(Entry { val: Value::$variant(v), .. }) => Ok(Some(v)),
+                Some(Entry {
+                    val: Value::$variant(v),
+                    ..
+                }) => Ok(Some(v)),
                 Some(_) => Err(wrongtype()),
             }
         }
@@ -196,7 +199,12 @@ impl Ctx<'_> {
 
     /// Creates the key with `make()` if it is missing; WRONGTYPE if the
     /// existing value fails `is_type`.
-    pub fn ensure(&mut self, key: &[u8], is_type: fn(&Value) -> bool, make: impl FnOnce() -> Value) -> Result<&mut Value, CmdError> {
+    pub fn ensure(
+        &mut self,
+        key: &[u8],
+        is_type: fn(&Value) -> bool,
+        make: impl FnOnce() -> Value,
+    ) -> Result<&mut Value, CmdError> {
         let db = self.client.db;
         let now = self.now;
         let exists = self.store.lookup(db, key, now, Access::Write).is_some();
@@ -212,7 +220,11 @@ impl Ctx<'_> {
     }
 
     /// Checks that a key is missing or of the given type, without creating it.
-    pub fn check_type(&mut self, key: &[u8], is_type: fn(&Value) -> bool) -> Result<bool, CmdError> {
+    pub fn check_type(
+        &mut self,
+        key: &[u8],
+        is_type: fn(&Value) -> bool,
+    ) -> Result<bool, CmdError> {
         match self.lookup(key, Access::Write) {
             None => Ok(false),
             Some(e) if is_type(&e.val) => Ok(true),
@@ -230,15 +242,29 @@ impl Ctx<'_> {
     pub fn block(&mut self, keys: Vec<Sds>, op: BlockOp, timeout: Option<std::time::Duration>) {
         let (tx, rx) = oneshot::channel();
         let nil_is_bulk = matches!(op, BlockOp::Move { .. });
-        let w = crate::blocking::Waiter { db: self.client.db, keys, op, resp3: self.client.resp3, tx };
+        let w = crate::blocking::Waiter {
+            db: self.client.db,
+            keys,
+            op,
+            resp3: self.client.resp3,
+            tx,
+        };
         self.store.blocking.block(self.client.id, w);
-        self.client.blocked = Some(Blocked { rx, nil_is_bulk, timeout });
+        self.client.blocked = Some(Blocked {
+            rx,
+            nil_is_bulk,
+            timeout,
+        });
     }
 }
 
 /// The first key, in order, that holds a value of the wanted type
 /// (LMPOP, ZMPOP, BLPOP...). WRONGTYPE if a key holds another type.
-pub fn first_existing(ctx: &mut Ctx, keys: &[Sds], is_type: fn(&Value) -> bool) -> Result<Option<Sds>, CmdError> {
+pub fn first_existing(
+    ctx: &mut Ctx,
+    keys: &[Sds],
+    is_type: fn(&Value) -> bool,
+) -> Result<Option<Sds>, CmdError> {
     for k in keys {
         if ctx.check_type(k, is_type)? {
             return Ok(Some(k.clone()));
@@ -259,7 +285,8 @@ pub fn reply_len(ctx: &mut Ctx, key: &[u8], is_type: fn(&Value) -> bool) -> CmdR
 }
 
 /// A typed key getter such as [`Ctx::get_set`].
-pub type Getter<'c, T> = for<'b> fn(&'b mut Ctx<'c>, &[u8], Access) -> Result<Option<&'b mut T>, CmdError>;
+pub type Getter<'c, T> =
+    for<'b> fn(&'b mut Ctx<'c>, &[u8], Access) -> Result<Option<&'b mut T>, CmdError>;
 
 /// HDEL/SREM/ZREM: removes members, deletes the key once empty, replies
 /// with how many were removed.
@@ -299,7 +326,9 @@ pub fn is_zset(v: &Value) -> bool {
 
 /// Parses a blocking timeout in seconds (fractions allowed) as Redis does.
 pub fn timeout_arg(b: &[u8]) -> Result<Option<std::time::Duration>, CmdError> {
-    let secs = parse_f64(b).filter(|f| f.is_finite()).ok_or_else(|| err("ERR timeout is not a float or out of range"))?;
+    let secs = parse_f64(b)
+        .filter(|f| f.is_finite())
+        .ok_or_else(|| err("ERR timeout is not a float or out of range"))?;
     if secs < 0.0 {
         return Err(err("ERR timeout is negative"));
     }
@@ -312,13 +341,30 @@ pub fn timeout_arg(b: &[u8]) -> Result<Option<std::time::Duration>, CmdError> {
 
 /// Commands allowed while a RESP2 client is subscribed.
 fn allowed_in_pubsub(name: &str) -> bool {
-    matches!(name, "subscribe" | "ssubscribe" | "unsubscribe" | "sunsubscribe" | "psubscribe" | "punsubscribe" | "ping" | "quit" | "reset")
+    matches!(
+        name,
+        "subscribe"
+            | "ssubscribe"
+            | "unsubscribe"
+            | "sunsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
 }
 
 fn unknown_command(argv: &[Bytes]) -> CmdError {
-    let mut msg = format!("ERR unknown command '{}', with args beginning with: ", String::from_utf8_lossy(&argv[0][..argv[0].len().min(128)]));
+    let mut msg = format!(
+        "ERR unknown command '{}', with args beginning with: ",
+        String::from_utf8_lossy(&argv[0][..argv[0].len().min(128)])
+    );
     for a in argv.iter().skip(1) {
-        msg.push_str(&format!("'{}' ", String::from_utf8_lossy(&a[..a.len().min(128)])));
+        msg.push_str(&format!(
+            "'{}' ",
+            String::from_utf8_lossy(&a[..a.len().min(128)])
+        ));
     }
     err(msg)
 }
@@ -347,8 +393,17 @@ fn dispatch_inner(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     let cmd = cmd.expect("checked");
     ctx.client.last_cmd = cmd.name;
-    if in_multi && !matches!(cmd.name, "exec" | "discard" | "multi" | "watch" | "quit" | "reset") {
-        ctx.client.multi.as_mut().expect("in multi").push(argv.to_vec());
+    if in_multi
+        && !matches!(
+            cmd.name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        )
+    {
+        ctx.client
+            .multi
+            .as_mut()
+            .expect("in multi")
+            .push(argv.to_vec());
         ctx.out.simple("QUEUED");
         return Ok(());
     }
@@ -361,7 +416,10 @@ fn check_command(ctx: &mut Ctx, cmd: Option<&'static table::Command>, argv: &[By
     };
     let n = argv.len() as i32;
     if (cmd.arity > 0 && n != cmd.arity) || n < -cmd.arity {
-        return Err(err(format!("ERR wrong number of arguments for '{}' command", cmd.name)));
+        return Err(err(format!(
+            "ERR wrong number of arguments for '{}' command",
+            cmd.name
+        )));
     }
     if !ctx.client.authenticated && cmd.flags & table::NO_AUTH == 0 {
         return Err(err("NOAUTH Authentication required."));
@@ -375,7 +433,9 @@ fn check_command(ctx: &mut Ctx, cmd: Option<&'static table::Command>, argv: &[By
     if ctx.store.config.maxmemory > 0 && !ctx.in_exec {
         let oom = ctx.store.evict_if_needed(ctx.now).is_err();
         if oom && cmd.flags & table::DENYOOM != 0 {
-            return Err(err("OOM command not allowed when used memory > 'maxmemory'."));
+            return Err(err(
+                "OOM command not allowed when used memory > 'maxmemory'.",
+            ));
         }
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! SUBSCRIBE / PSUBSCRIBE / UNSUBSCRIBE / PUNSUBSCRIBE / PUBLISH / PUBSUB.
 
-use super::{err, Ctx, CmdResult};
+use super::{err, CmdResult, Ctx};
 use crate::pubsub::Subscriber;
 use crate::types::{sds, Sds};
 use crate::util::glob_match;
@@ -18,7 +18,10 @@ fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
 }
 
 fn me(ctx: &Ctx) -> Subscriber {
-    Subscriber { tx: ctx.client.tx.clone(), resp3: ctx.client.resp3 }
+    Subscriber {
+        tx: ctx.client.tx.clone(),
+        resp3: ctx.client.resp3,
+    }
 }
 
 pub fn subscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -44,7 +47,11 @@ pub fn psubscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn unsubscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let targets: Vec<Sds> = if argv.len() > 1 { argv[1..].iter().map(|c| sds(c)).collect() } else { ctx.client.channels.iter().cloned().collect() };
+    let targets: Vec<Sds> = if argv.len() > 1 {
+        argv[1..].iter().map(|c| sds(c)).collect()
+    } else {
+        ctx.client.channels.iter().cloned().collect()
+    };
     if targets.is_empty() {
         confirm(ctx, b"unsubscribe", None);
     }
@@ -57,7 +64,11 @@ pub fn unsubscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn punsubscribe(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let targets: Vec<Sds> = if argv.len() > 1 { argv[1..].iter().map(|c| sds(c)).collect() } else { ctx.client.patterns.iter().cloned().collect() };
+    let targets: Vec<Sds> = if argv.len() > 1 {
+        argv[1..].iter().map(|c| sds(c)).collect()
+    } else {
+        ctx.client.patterns.iter().cloned().collect()
+    };
     if targets.is_empty() {
         confirm(ctx, b"punsubscribe", None);
     }
@@ -93,14 +104,28 @@ pub fn pubsub(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             let names: Vec<Sds> = if sub == "shardchannels" {
                 Vec::new()
             } else {
-                ctx.store.pubsub.channels.keys().filter(|c| argv.get(2).is_none_or(|p| glob_match(p, c, false))).cloned().collect()
+                ctx.store
+                    .pubsub
+                    .channels
+                    .keys()
+                    .filter(|c| argv.get(2).is_none_or(|p| glob_match(p, c, false)))
+                    .cloned()
+                    .collect()
             };
             ctx.out.bulks(names.iter());
         }
         "numsub" | "shardnumsub" => {
             ctx.out.map(argv.len() - 2);
             for ch in &argv[2..] {
-                let n = if sub == "numsub" { ctx.store.pubsub.channels.get(ch.as_ref()).map_or(0, |s| s.len()) } else { 0 };
+                let n = if sub == "numsub" {
+                    ctx.store
+                        .pubsub
+                        .channels
+                        .get(ch.as_ref())
+                        .map_or(0, |s| s.len())
+                } else {
+                    0
+                };
                 ctx.out.bulk(ch);
                 ctx.out.int(n as i64);
             }
@@ -110,8 +135,17 @@ pub fn pubsub(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             ctx.out.array(1);
             ctx.out.simple("PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are: CHANNELS, NUMSUB, NUMPAT, SHARDCHANNELS, SHARDNUMSUB, HELP");
         }
-        "channels" | "numpat" | "help" | "shardchannels" => return Err(err(format!("ERR wrong number of arguments for 'pubsub|{sub}' command"))),
-        _ => return Err(err(format!("ERR unknown subcommand '{}'. Try PUBSUB HELP.", String::from_utf8_lossy(&argv[1])))),
+        "channels" | "numpat" | "help" | "shardchannels" => {
+            return Err(err(format!(
+                "ERR wrong number of arguments for 'pubsub|{sub}' command"
+            )))
+        }
+        _ => {
+            return Err(err(format!(
+                "ERR unknown subcommand '{}'. Try PUBSUB HELP.",
+                String::from_utf8_lossy(&argv[1])
+            )))
+        }
     }
     Ok(())
 }
@@ -125,8 +159,14 @@ mod tests {
         let mut h = Harness::new();
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         h.client.tx = tx;
-        assert_eq!(h.run("SUBSCRIBE news"), "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
-        assert_eq!(h.run("PSUBSCRIBE n*"), "*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:2\r\n");
+        assert_eq!(
+            h.run("SUBSCRIBE news"),
+            "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n"
+        );
+        assert_eq!(
+            h.run("PSUBSCRIBE n*"),
+            "*3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:2\r\n"
+        );
         assert!(h.run("GET k").starts_with("-ERR Can't execute 'get'"));
         h.client.channels.clear();
         h.client.patterns.clear();

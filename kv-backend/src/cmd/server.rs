@@ -1,7 +1,7 @@
 //! Connection and server commands: PING, ECHO, AUTH, HELLO, SELECT is in
 //! generic; CLIENT, CONFIG, INFO, COMMAND, TIME, DEBUG, SHUTDOWN, QUIT.
 
-use super::{err, eq_ic, float_arg, int_arg, table, Ctx, CmdError, CmdResult, SYNTAX};
+use super::{eq_ic, err, float_arg, int_arg, table, CmdError, CmdResult, Ctx, SYNTAX};
 use crate::clients::Push;
 use crate::db::Access;
 use crate::types::{sds, Sds, Value};
@@ -19,7 +19,11 @@ fn unknown_sub(argv: &[Bytes]) -> CmdError {
 }
 
 fn sub_arity(argv: &[Bytes], sub: &str) -> CmdError {
-    err(format!("ERR wrong number of arguments for '{}|{}' command", String::from_utf8_lossy(&argv[0]).to_ascii_lowercase(), sub))
+    err(format!(
+        "ERR wrong number of arguments for '{}|{}' command",
+        String::from_utf8_lossy(&argv[0]).to_ascii_lowercase(),
+        sub
+    ))
 }
 
 pub fn ping(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -51,19 +55,31 @@ pub fn quit(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
 }
 
 fn password_ok(ctx: &Ctx, user: &[u8], pass: &[u8]) -> bool {
-    user == b"default" && ctx.store.config.requirepass.as_deref().is_none_or(|p| p.as_bytes() == pass)
+    user == b"default"
+        && ctx
+            .store
+            .config
+            .requirepass
+            .as_deref()
+            .is_none_or(|p| p.as_bytes() == pass)
 }
 
 pub fn auth(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if argv.len() > 3 {
         return Err(err(SYNTAX));
     }
-    let (user, pass) = if argv.len() == 3 { (&argv[1][..], &argv[2][..]) } else { (&b"default"[..], &argv[1][..]) };
+    let (user, pass) = if argv.len() == 3 {
+        (&argv[1][..], &argv[2][..])
+    } else {
+        (&b"default"[..], &argv[1][..])
+    };
     if argv.len() == 2 && ctx.store.config.requirepass.is_none() {
         return Err(err("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
     }
     if !password_ok(ctx, user, pass) {
-        return Err(err("WRONGPASS invalid username-password pair or user is disabled."));
+        return Err(err(
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        ));
     }
     ctx.client.authenticated = true;
     ctx.out.ok();
@@ -74,7 +90,8 @@ pub fn hello(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let mut proto = None;
     let mut i = 1;
     if argv.len() > 1 {
-        let v = int_arg(&argv[1]).map_err(|_| err("ERR Protocol version is not an integer or out of range"))?;
+        let v = int_arg(&argv[1])
+            .map_err(|_| err("ERR Protocol version is not an integer or out of range"))?;
         if !(2..=3).contains(&v) {
             return Err(err("NOPROTO unsupported protocol version"));
         }
@@ -85,7 +102,9 @@ pub fn hello(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     while i < argv.len() {
         if eq_ic(&argv[i], "AUTH") && i + 2 < argv.len() {
             if !password_ok(ctx, &argv[i + 1], &argv[i + 2]) {
-                return Err(err("WRONGPASS invalid username-password pair or user is disabled."));
+                return Err(err(
+                    "WRONGPASS invalid username-password pair or user is disabled.",
+                ));
             }
             ctx.client.authenticated = true;
             i += 3;
@@ -93,7 +112,10 @@ pub fn hello(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             setname = Some(check_client_name(&argv[i + 1])?);
             i += 2;
         } else {
-            return Err(err(format!("ERR Syntax error in HELLO option '{}'", String::from_utf8_lossy(&argv[i]))));
+            return Err(err(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&argv[i])
+            )));
         }
     }
     if !ctx.client.authenticated {
@@ -127,9 +149,15 @@ pub fn hello(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 fn check_client_name(name: &[u8]) -> Result<Option<String>, CmdError> {
     if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
-        return Err(err("ERR Client names cannot contain spaces, newlines or special characters."));
+        return Err(err(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
     }
-    Ok(if name.is_empty() { None } else { Some(String::from_utf8_lossy(name).into_owned()) })
+    Ok(if name.is_empty() {
+        None
+    } else {
+        Some(String::from_utf8_lossy(name).into_owned())
+    })
 }
 
 pub fn client(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -147,7 +175,12 @@ pub fn client(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         ("list", _) => {
             crate::server::sync_client_info(ctx.store, ctx.client, ctx.now);
             let ids: Option<Vec<u64>> = if argv.len() > 3 && eq_ic(&argv[2], "ID") {
-                Some(argv[3..].iter().map(|a| int_arg(a).map(|n| n as u64)).collect::<Result<_, _>>()?)
+                Some(
+                    argv[3..]
+                        .iter()
+                        .map(|a| int_arg(a).map(|n| n as u64))
+                        .collect::<Result<_, _>>()?,
+                )
             } else if argv.len() == 4 && eq_ic(&argv[2], "TYPE") {
                 None
             } else if argv.len() != 2 {
@@ -167,19 +200,36 @@ pub fn client(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         }
         ("info", 2) => {
             crate::server::sync_client_info(ctx.store, ctx.client, ctx.now);
-            let line = ctx.store.clients.map.get(&ctx.client.id).map(|c| c.line(ctx.now) + "\n").unwrap_or_default();
+            let line = ctx
+                .store
+                .clients
+                .map
+                .get(&ctx.client.id)
+                .map(|c| c.line(ctx.now) + "\n")
+                .unwrap_or_default();
             ctx.out.verbatim(&line);
         }
         ("kill", n) if n >= 3 => client_kill(ctx, argv)?,
         ("no-evict", 3) | ("no-touch", 3) => ctx.out.ok(),
         ("help", 2) => {
-            let lines = ["CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "ID", "GETNAME", "SETNAME <name>", "LIST", "INFO", "KILL <ip:port>|<option> <value> [...]", "HELP"];
+            let lines = [
+                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "ID",
+                "GETNAME",
+                "SETNAME <name>",
+                "LIST",
+                "INFO",
+                "KILL <ip:port>|<option> <value> [...]",
+                "HELP",
+            ];
             ctx.out.array(lines.len());
             for l in lines {
                 ctx.out.simple(l);
             }
         }
-        ("id" | "setname" | "getname" | "info" | "no-evict" | "help", _) => return Err(sub_arity(argv, &sub)),
+        ("id" | "setname" | "getname" | "info" | "no-evict" | "help", _) => {
+            return Err(sub_arity(argv, &sub))
+        }
         _ => return Err(unknown_sub(argv)),
     }
     Ok(())
@@ -190,7 +240,13 @@ fn client_kill(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let me = ctx.client.id;
     if argv.len() == 3 {
         let addr = String::from_utf8_lossy(&argv[2]).into_owned();
-        let victim = ctx.store.clients.map.values().find(|c| c.addr == addr).map(|c| c.id);
+        let victim = ctx
+            .store
+            .clients
+            .map
+            .values()
+            .find(|c| c.addr == addr)
+            .map(|c| c.id);
         let Some(id) = victim else {
             return Err(err("ERR No such client"));
         };
@@ -205,8 +261,16 @@ fn client_kill(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             return Err(err(SYNTAX));
         }
         let v = String::from_utf8_lossy(&argv[i + 1]).into_owned();
-        match String::from_utf8_lossy(&argv[i]).to_ascii_lowercase().as_str() {
-            "id" => id = Some(v.parse::<u64>().map_err(|_| err("ERR client-id should be greater than 0"))?),
+        match String::from_utf8_lossy(&argv[i])
+            .to_ascii_lowercase()
+            .as_str()
+        {
+            "id" => {
+                id = Some(
+                    v.parse::<u64>()
+                        .map_err(|_| err("ERR client-id should be greater than 0"))?,
+                )
+            }
             "addr" => addr = Some(v),
             "laddr" => laddr = Some(v),
             "skipme" => {
@@ -274,9 +338,13 @@ pub fn config(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
                 let value = String::from_utf8_lossy(&kv[1]).into_owned();
                 if let Err(e) = next.set(&name, &value, false) {
                     if e == "unknown option" {
-                        return Err(err(format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")));
+                        return Err(err(format!(
+                            "ERR Unknown option or number of arguments for CONFIG SET - '{name}'"
+                        )));
                     }
-                    return Err(err(format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}")));
+                    return Err(err(format!(
+                        "ERR CONFIG SET failed (possibly related to argument '{name}') - {e}"
+                    )));
                 }
             }
             ctx.store.config = next;
@@ -286,9 +354,18 @@ pub fn config(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             ctx.store.stats = Default::default();
             ctx.out.ok();
         }
-        "rewrite" if argv.len() == 2 => return Err(err("ERR The server is running without a config file")),
+        "rewrite" if argv.len() == 2 => {
+            return Err(err("ERR The server is running without a config file"))
+        }
         "help" if argv.len() == 2 => {
-            let lines = ["CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "GET <pattern>", "SET <directive> <value>", "RESETSTAT", "REWRITE", "HELP"];
+            let lines = [
+                "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "GET <pattern>",
+                "SET <directive> <value>",
+                "RESETSTAT",
+                "REWRITE",
+                "HELP",
+            ];
             ctx.out.array(lines.len());
             for l in lines {
                 ctx.out.simple(l);
@@ -301,7 +378,9 @@ pub fn config(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn time(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     ctx.out.array(2);
     ctx.out.bulk(d.as_secs().to_string().as_bytes());
     ctx.out.bulk(d.subsec_micros().to_string().as_bytes());
@@ -315,7 +394,13 @@ pub fn lastsave(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
 
 /// DEBUG is off by default in Redis 7 (`enable-debug-command no|yes|local`).
 fn debug_allowed(ctx: &Ctx) -> bool {
-    match ctx.store.config.passive.get("enable-debug-command").map(String::as_str) {
+    match ctx
+        .store
+        .config
+        .passive
+        .get("enable-debug-command")
+        .map(String::as_str)
+    {
         Some("yes") => true,
         Some("local") => ctx.client.local,
         _ => false,
@@ -348,23 +433,39 @@ pub fn debug(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             ctx.out.ok();
         }
         "set-active-expire" if argv.len() == 3 => {
-            crate::server::ACTIVE_EXPIRE.store(int_arg(&argv[2])? != 0, std::sync::atomic::Ordering::Relaxed);
+            crate::server::ACTIVE_EXPIRE.store(
+                int_arg(&argv[2])? != 0,
+                std::sync::atomic::Ordering::Relaxed,
+            );
             ctx.out.ok();
         }
         "object" if argv.len() == 3 => {
             let Some(e) = ctx.lookup(&argv[2], Access::NoTouch) else {
                 return Err(err(super::NO_KEY));
             };
-            let line = format!("Value at:0x0 refcount:1 encoding:{} serializedlength:0 lru:{} lru_seconds_idle:0", e.val.encoding(), e.lru);
+            let line = format!(
+                "Value at:0x0 refcount:1 encoding:{} serializedlength:0 lru:{} lru_seconds_idle:0",
+                e.val.encoding(),
+                e.lru
+            );
             ctx.out.simple(&line);
         }
         "help" => {
             ctx.out.array(3);
-            for l in ["DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", "SLEEP <seconds>", "POPULATE <count> [<prefix>] [<size>]"] {
+            for l in [
+                "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "SLEEP <seconds>",
+                "POPULATE <count> [<prefix>] [<size>]",
+            ] {
                 ctx.out.simple(l);
             }
         }
-        _ => return Err(err(format!("ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.", String::from_utf8_lossy(&argv[1])))),
+        _ => {
+            return Err(err(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
+                String::from_utf8_lossy(&argv[1])
+            )))
+        }
     }
     Ok(())
 }
@@ -388,14 +489,21 @@ fn populate(ctx: &mut Ctx, count: usize, prefix: &[u8], size: Option<usize>) {
         if let Some(s) = size {
             val.resize(s, 0);
         }
-        let v = if val.len() <= crate::types::EMBSTR_MAX { Value::Embstr(sds(&val)) } else { Value::Raw(sds(&val)) };
+        let v = if val.len() <= crate::types::EMBSTR_MAX {
+            Value::Embstr(sds(&val))
+        } else {
+            Value::Raw(sds(&val))
+        };
         ctx.store.dbs[db].insert(Sds::from_slice(&key), crate::db::Entry { val: v, lru });
     }
 }
 
 pub fn shutdown(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     for a in &argv[1..] {
-        if !["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"].iter().any(|o| eq_ic(a, o)) {
+        if !["NOSAVE", "SAVE", "NOW", "FORCE", "ABORT"]
+            .iter()
+            .any(|o| eq_ic(a, o))
+        {
             return Err(err(SYNTAX));
         }
     }
@@ -408,7 +516,9 @@ pub fn shutdown(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn command(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let sub = argv.get(1).map(|s| String::from_utf8_lossy(s).to_ascii_lowercase());
+    let sub = argv
+        .get(1)
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase());
     match sub.as_deref() {
         None => {
             let all = table::all();
@@ -436,7 +546,11 @@ pub fn command(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             }
         }
         Some("docs") => {
-            let cmds: Vec<&table::Command> = if argv.len() == 2 { table::all().iter().collect() } else { argv[2..].iter().filter_map(|n| table::lookup(n)).collect() };
+            let cmds: Vec<&table::Command> = if argv.len() == 2 {
+                table::all().iter().collect()
+            } else {
+                argv[2..].iter().filter_map(|n| table::lookup(n)).collect()
+            };
             ctx.out.map(cmds.len());
             for c in cmds {
                 table::write_docs(ctx.out, c);
@@ -472,7 +586,10 @@ pub fn command(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn info(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let sections: Vec<String> = argv[1..].iter().map(|s| String::from_utf8_lossy(s).to_ascii_lowercase()).collect();
+    let sections: Vec<String> = argv[1..]
+        .iter()
+        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase())
+        .collect();
     crate::server::sync_client_info(ctx.store, ctx.client, ctx.now);
     let text = crate::info::render(ctx.store, &sections, ctx.now);
     ctx.out.verbatim(&text);
@@ -515,16 +632,24 @@ mod tests {
     #[test]
     fn hello_switches_protocol() {
         let mut h = Harness::new();
-        assert!(h.run("HELLO 3").starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"));
+        assert!(h
+            .run("HELLO 3")
+            .starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"));
         assert_eq!(h.run("GET nokey"), "_\r\n");
-        assert_eq!(h.run("HELLO 4"), "-NOPROTO unsupported protocol version\r\n");
+        assert_eq!(
+            h.run("HELLO 4"),
+            "-NOPROTO unsupported protocol version\r\n"
+        );
     }
 
     #[test]
     fn config_get_set() {
         let mut h = Harness::new();
         assert_eq!(h.run("CONFIG SET maxmemory 1mb"), "+OK\r\n");
-        assert_eq!(h.run("CONFIG GET maxmemory"), "*2\r\n$9\r\nmaxmemory\r\n$7\r\n1048576\r\n");
+        assert_eq!(
+            h.run("CONFIG GET maxmemory"),
+            "*2\r\n$9\r\nmaxmemory\r\n$7\r\n1048576\r\n"
+        );
         assert_eq!(h.run("CONFIG SET port 1"), "-ERR CONFIG SET failed (possibly related to argument 'port') - can't set immutable config\r\n");
         assert!(h.run("INFO memory").contains("maxmemory:1048576"));
     }

@@ -2,7 +2,7 @@
 
 use super::generic::{parse_scan, reply_scan, scan_window};
 use super::hash::distinct_indexes;
-use super::{err, eq_ic, int_arg, Ctx, CmdError, CmdResult};
+use super::{eq_ic, err, int_arg, CmdError, CmdResult, Ctx};
 use crate::db::Access;
 use crate::types::set::Set;
 use crate::types::{Sds, Value};
@@ -11,7 +11,9 @@ use bytes::Bytes;
 
 fn set_for_write<'a>(ctx: &'a mut Ctx, key: &[u8], first: &[u8]) -> Result<&'a mut Set, CmdError> {
     let t = ctx.store.config.thresholds;
-    match ctx.ensure(key, super::is_set, || Value::Set(Box::new(Set::for_member(first, &t))))? {
+    match ctx.ensure(key, super::is_set, || {
+        Value::Set(Box::new(Set::for_member(first, &t)))
+    })? {
         Value::Set(s) => Ok(s),
         _ => unreachable!("type checked"),
     }
@@ -37,7 +39,9 @@ pub fn scard(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn sismember(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let m = ctx.get_set(&argv[1], Access::Read)?.is_some_and(|s| s.contains(&argv[2]));
+    let m = ctx
+        .get_set(&argv[1], Access::Read)?
+        .is_some_and(|s| s.contains(&argv[2]));
     ctx.out.int(m as i64);
     Ok(())
 }
@@ -55,7 +59,10 @@ pub fn smismember(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn smembers(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let m = ctx.get_set(&argv[1], Access::Read)?.map(|s| s.members()).unwrap_or_default();
+    let m = ctx
+        .get_set(&argv[1], Access::Read)?
+        .map(|s| s.members())
+        .unwrap_or_default();
     ctx.out.set(m.len());
     for x in &m {
         ctx.out.bulk(x);
@@ -73,8 +80,13 @@ pub fn srandmember(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     };
     let picks: Option<Vec<Sds>> = ctx.get_set(&argv[1], Access::Read)?.map(|s| match count {
         None => s.random().into_iter().collect(),
-        Some(c) if c < 0 => (0..c.unsigned_abs().min(100_000_000)).map(|_| s.at(rand_below(s.len()))).collect(),
-        Some(c) => distinct_indexes(s.len(), c as usize).into_iter().map(|i| s.at(i)).collect(),
+        Some(c) if c < 0 => (0..c.unsigned_abs().min(100_000_000))
+            .map(|_| s.at(rand_below(s.len())))
+            .collect(),
+        Some(c) => distinct_indexes(s.len(), c as usize)
+            .into_iter()
+            .map(|i| s.at(i))
+            .collect(),
     });
     match (picks, count) {
         (None, None) => ctx.out.null(),
@@ -153,7 +165,9 @@ pub fn smove(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 /// Members of each key (None for a missing key); WRONGTYPE on other types.
 fn load_sets(ctx: &mut Ctx, keys: &[Bytes]) -> Result<Vec<Option<Vec<Sds>>>, CmdError> {
-    keys.iter().map(|k| Ok(ctx.get_set(k, Access::Read)?.map(|s| s.members()))).collect()
+    keys.iter()
+        .map(|k| Ok(ctx.get_set(k, Access::Read)?.map(|s| s.members())))
+        .collect()
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -171,8 +185,13 @@ fn algebra(sets: Vec<Option<Vec<Sds>>>, op: Op) -> Vec<Sds> {
             }
             let mut sets: Vec<Vec<Sds>> = sets.into_iter().flatten().collect();
             sets.sort_by_key(|s| s.len());
-            let others: Vec<crate::types::HashSet<&Sds>> = sets[1..].iter().map(|s| s.iter().collect()).collect();
-            sets[0].iter().filter(|m| others.iter().all(|o| o.contains(m))).cloned().collect()
+            let others: Vec<crate::types::HashSet<&Sds>> =
+                sets[1..].iter().map(|s| s.iter().collect()).collect();
+            sets[0]
+                .iter()
+                .filter(|m| others.iter().all(|o| o.contains(m)))
+                .cloned()
+                .collect()
         }
         Op::Union => {
             let mut seen = crate::types::IndexSet::default();
@@ -213,7 +232,8 @@ fn store_cmd(ctx: &mut Ctx, argv: &[Bytes], op: Op) -> CmdResult {
         for m in &r {
             s.add(m, &t);
         }
-        ctx.store.set(db, dst, Value::Set(Box::new(s)), false, ctx.now);
+        ctx.store
+            .set(db, dst, Value::Set(Box::new(s)), false, ctx.now);
     }
     ctx.out.int(r.len() as i64);
     Ok(())
@@ -240,9 +260,14 @@ pub fn sdiffstore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 /// Parses `numkeys key... [LIMIT n]` for SINTERCARD and ZINTERCARD.
 pub fn parse_card_args(argv: &[Bytes]) -> Result<(Vec<Bytes>, usize), CmdError> {
-    let n = int_arg(&argv[1]).ok().filter(|n| *n > 0).ok_or_else(|| err("ERR numkeys should be greater than 0"))? as usize;
+    let n = int_arg(&argv[1])
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| err("ERR numkeys should be greater than 0"))? as usize;
     if 2 + n > argv.len() {
-        return Err(err("ERR Number of keys can't be greater than number of args"));
+        return Err(err(
+            "ERR Number of keys can't be greater than number of args",
+        ));
     }
     let keys = argv[2..2 + n].to_vec();
     let mut limit = 0usize;
@@ -298,7 +323,10 @@ mod tests {
         let mut h = Harness::new();
         assert_eq!(h.run("SADD s 3 1 2 1"), ":3\r\n");
         assert_eq!(h.run("OBJECT ENCODING s"), "$6\r\nintset\r\n");
-        assert_eq!(h.run("SMEMBERS s"), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+        assert_eq!(
+            h.run("SMEMBERS s"),
+            "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+        );
         h.run("SADD t 2 3 4");
         assert_eq!(h.run("SINTERCARD 2 s t"), ":2\r\n");
         assert_eq!(h.run("SDIFFSTORE d s t"), ":1\r\n");

@@ -1,6 +1,6 @@
 //! String commands: SET family, GET family, counters, ranges.
 
-use super::{err, eq_ic, int_arg, Ctx, CmdError, CmdResult, NOT_FLOAT, NOT_INT, SYNTAX};
+use super::{eq_ic, err, int_arg, CmdError, CmdResult, Ctx, NOT_FLOAT, NOT_INT, SYNTAX};
 use crate::db::Access;
 use crate::types::{sds, Value, EMBSTR_MAX};
 use crate::util::{clamp_range, incr_float, parse_f64, parse_i64_strict};
@@ -46,10 +46,15 @@ pub enum ExpireUnit {
 
 impl ExpireUnit {
     pub fn parse(opt: &[u8]) -> Option<ExpireUnit> {
-        [("EX", ExpireUnit::Ex), ("PX", ExpireUnit::Px), ("EXAT", ExpireUnit::ExAt), ("PXAT", ExpireUnit::PxAt)]
-            .into_iter()
-            .find(|(n, _)| eq_ic(opt, n))
-            .map(|(_, u)| u)
+        [
+            ("EX", ExpireUnit::Ex),
+            ("PX", ExpireUnit::Px),
+            ("EXAT", ExpireUnit::ExAt),
+            ("PXAT", ExpireUnit::PxAt),
+        ]
+        .into_iter()
+        .find(|(n, _)| eq_ic(opt, n))
+        .map(|(_, u)| u)
     }
 
     /// The absolute time in ms; errors use Redis' wording for `cmd`.
@@ -79,7 +84,12 @@ struct SetOptions {
     expire_at: Option<i64>,
 }
 
-fn parse_set_options(ctx: &Ctx, args: &[Bytes], cmd: &str, allow_get: bool) -> Result<SetOptions, CmdError> {
+fn parse_set_options(
+    ctx: &Ctx,
+    args: &[Bytes],
+    cmd: &str,
+    allow_get: bool,
+) -> Result<SetOptions, CmdError> {
     let mut o = SetOptions::default();
     let mut seen_expire = false;
     let mut i = 0;
@@ -94,7 +104,9 @@ fn parse_set_options(ctx: &Ctx, args: &[Bytes], cmd: &str, allow_get: bool) -> R
         } else if eq_ic(a, "KEEPTTL") && !seen_expire {
             o.keep_ttl = true;
             seen_expire = true;
-        } else if let Some(unit) = ExpireUnit::parse(a).filter(|_| !seen_expire && i + 1 < args.len()) {
+        } else if let Some(unit) =
+            ExpireUnit::parse(a).filter(|_| !seen_expire && i + 1 < args.len())
+        {
             seen_expire = true;
             i += 1;
             o.expire_at = Some(unit.deadline(&args[i], ctx.now, cmd)?);
@@ -109,7 +121,11 @@ fn parse_set_options(ctx: &Ctx, args: &[Bytes], cmd: &str, allow_get: bool) -> R
 pub fn set(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let o = parse_set_options(ctx, &argv[3..], "set", true)?;
     let key = &argv[1];
-    let old = if o.get { Some(read_string(ctx, key, Access::Read)?) } else { None };
+    let old = if o.get {
+        Some(read_string(ctx, key, Access::Read)?)
+    } else {
+        None
+    };
     let exists = ctx.store.exists(ctx.client.db, key, ctx.now);
     let allowed = !(o.nx && exists || o.xx && !exists);
     if allowed {
@@ -126,7 +142,8 @@ pub fn set(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 fn set_value(ctx: &mut Ctx, key: &[u8], v: Value, keep_ttl: bool, expire_at: Option<i64>) {
     let db = ctx.client.db;
-    ctx.store.set(db, key, v, keep_ttl || expire_at.is_some(), ctx.now);
+    ctx.store
+        .set(db, key, v, keep_ttl || expire_at.is_some(), ctx.now);
     match expire_at {
         Some(when) => ctx.store.set_expire(db, key, when),
         None if !keep_ttl => {
@@ -167,7 +184,9 @@ pub fn getex(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     while i < argv.len() {
         if eq_ic(&argv[i], "PERSIST") && expire_at.is_none() && !persist {
             persist = true;
-        } else if let Some(unit) = ExpireUnit::parse(&argv[i]).filter(|_| expire_at.is_none() && !persist && i + 1 < argv.len()) {
+        } else if let Some(unit) = ExpireUnit::parse(&argv[i])
+            .filter(|_| expire_at.is_none() && !persist && i + 1 < argv.len())
+        {
             i += 1;
             expire_at = Some(unit.deadline(&argv[i], ctx.now, "getex")?);
         } else {
@@ -218,7 +237,9 @@ pub fn getset(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 fn check_pairs(argv: &[Bytes], cmd: &str) -> CmdResult {
     if argv.len().is_multiple_of(2) {
-        return Err(err(format!("ERR wrong number of arguments for '{cmd}' command")));
+        return Err(err(format!(
+            "ERR wrong number of arguments for '{cmd}' command"
+        )));
     }
     Ok(())
 }
@@ -235,7 +256,9 @@ pub fn mset(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 pub fn msetnx(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     check_pairs(argv, "msetnx")?;
     let db = ctx.client.db;
-    let any = argv[1..].chunks(2).any(|kv| ctx.store.exists(db, &kv[0], ctx.now));
+    let any = argv[1..]
+        .chunks(2)
+        .any(|kv| ctx.store.exists(db, &kv[0], ctx.now));
     if !any {
         for kv in argv[1..].chunks(2) {
             set_value(ctx, &kv[0], Value::string(&kv[1]), false, None);
@@ -249,7 +272,11 @@ pub fn mget(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     ctx.out.array(argv.len() - 1);
     let db = ctx.client.db;
     for key in &argv[1..] {
-        match ctx.store.lookup(db, key, ctx.now, Access::Read).map(|e| &e.val) {
+        match ctx
+            .store
+            .lookup(db, key, ctx.now, Access::Read)
+            .map(|e| &e.val)
+        {
             Some(Value::Int(n)) => ctx.out.bulk_int(*n),
             Some(Value::Embstr(s) | Value::Raw(s)) => ctx.out.bulk(s),
             _ => ctx.out.null(),
@@ -261,7 +288,9 @@ pub fn mget(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 /// Checks a resulting string length against proto-max-bulk-len.
 pub fn check_string_length(ctx: &Ctx, len: u64) -> CmdResult {
     if len > ctx.store.config.proto_max_bulk_len as u64 {
-        return Err(err("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+        return Err(err(
+            "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+        ));
     }
     Ok(())
 }
@@ -336,7 +365,9 @@ pub fn setrange(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
     // Fast path: an int-encoded value is updated in place (TTL untouched).
     if let Some(Value::Int(n)) = ctx.lookup(key, Access::Write).map(|e| &mut e.val) {
-        let new = n.checked_add(delta).ok_or_else(|| err("ERR increment or decrement would overflow"))?;
+        let new = n
+            .checked_add(delta)
+            .ok_or_else(|| err("ERR increment or decrement would overflow"))?;
         *n = new;
         ctx.modified(key);
         ctx.out.int(new);
@@ -345,10 +376,14 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], delta: i64) -> CmdResult {
     let cur = match ctx.lookup(key, Access::Write).map(|e| &e.val) {
         None => 0,
         Some(Value::Int(n)) => *n,
-        Some(Value::Embstr(s) | Value::Raw(s)) => parse_i64_strict(s).ok_or_else(|| err(NOT_INT))?,
+        Some(Value::Embstr(s) | Value::Raw(s)) => {
+            parse_i64_strict(s).ok_or_else(|| err(NOT_INT))?
+        }
         Some(_) => return Err(super::wrongtype()),
     };
-    let new = cur.checked_add(delta).ok_or_else(|| err("ERR increment or decrement would overflow"))?;
+    let new = cur
+        .checked_add(delta)
+        .ok_or_else(|| err("ERR increment or decrement would overflow"))?;
     overwrite(ctx, key, Value::Int(new));
     ctx.out.int(new);
     Ok(())
@@ -369,7 +404,9 @@ pub fn incrby(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 pub fn decrby(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let d = int_arg(&argv[2])?;
-    let d = d.checked_neg().ok_or_else(|| err("ERR decrement would overflow"))?;
+    let d = d
+        .checked_neg()
+        .ok_or_else(|| err("ERR decrement would overflow"))?;
     incr_by(ctx, &argv[1], d)
 }
 
@@ -377,8 +414,13 @@ pub fn incrbyfloat(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     parse_f64(&argv[2]).ok_or_else(|| err(NOT_FLOAT))?;
     let cur = read_string(ctx, &argv[1], Access::Write)?.unwrap_or_else(|| b"0".to_vec());
     parse_f64(&cur).ok_or_else(|| err(NOT_FLOAT))?;
-    let s = incr_float(&cur, &argv[2]).ok_or_else(|| err("ERR increment would produce NaN or Infinity"))?;
-    let v = if s.len() <= EMBSTR_MAX { Value::Embstr(sds(s.as_bytes())) } else { Value::Raw(sds(s.as_bytes())) };
+    let s = incr_float(&cur, &argv[2])
+        .ok_or_else(|| err("ERR increment would produce NaN or Infinity"))?;
+    let v = if s.len() <= EMBSTR_MAX {
+        Value::Embstr(sds(s.as_bytes()))
+    } else {
+        Value::Raw(sds(s.as_bytes()))
+    };
     overwrite(ctx, &argv[1], v);
     ctx.out.bulk(s.as_bytes());
     Ok(())
@@ -399,7 +441,10 @@ mod tests {
         assert_eq!(h.run("TTL k"), ":-1\r\n");
         assert_eq!(h.run("SET k y NX"), "$-1\r\n");
         assert_eq!(h.run("SET k y NX XX"), "-ERR syntax error\r\n");
-        assert_eq!(h.run("SET k y EX 0"), "-ERR invalid expire time in 'set' command\r\n");
+        assert_eq!(
+            h.run("SET k y EX 0"),
+            "-ERR invalid expire time in 'set' command\r\n"
+        );
     }
 
     #[test]
@@ -411,9 +456,15 @@ mod tests {
         assert_eq!(h.run("OBJECT ENCODING n"), "$3\r\nraw\r\n");
         assert_eq!(h.run("INCR n"), ":51\r\n");
         assert_eq!(h.run("INCRBYFLOAT n 0.5"), "$4\r\n51.5\r\n");
-        assert_eq!(h.run("INCR n"), "-ERR value is not an integer or out of range\r\n");
+        assert_eq!(
+            h.run("INCR n"),
+            "-ERR value is not an integer or out of range\r\n"
+        );
         assert_eq!(h.run("SET big 9223372036854775807"), "+OK\r\n");
-        assert_eq!(h.run("INCR big"), "-ERR increment or decrement would overflow\r\n");
+        assert_eq!(
+            h.run("INCR big"),
+            "-ERR increment or decrement would overflow\r\n"
+        );
     }
 
     #[test]
@@ -423,7 +474,10 @@ mod tests {
         assert_eq!(h.run("MSETNX a 1 b 2"), ":0\r\n");
         assert_eq!(h.run("EXISTS a"), ":0\r\n");
         assert_eq!(h.run("MSETNX a 1 c 2"), ":1\r\n");
-        assert_eq!(h.run("MGET a c b z"), "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\nx\r\n$-1\r\n");
+        assert_eq!(
+            h.run("MGET a c b z"),
+            "*4\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\nx\r\n$-1\r\n"
+        );
     }
 
     #[test]

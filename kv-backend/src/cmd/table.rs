@@ -1,10 +1,12 @@
 //! The command table: name, arity, flags and key positions (as COMMAND INFO
 //! reports them), the group for redis-cli's help, and the handler.
 
-use super::{bitmap, bloom, generic, hash, list, pubsub, server, set, string, tx, zset, CmdResult, Ctx};
+use super::{
+    bitmap, bloom, generic, hash, list, pubsub, server, set, string, tx, zset, CmdResult, Ctx,
+};
 use crate::frame::Reply;
-use bytes::Bytes;
 use crate::types::HashMap;
+use bytes::Bytes;
 use std::sync::OnceLock;
 
 pub const WRITE: u32 = 1;
@@ -57,7 +59,16 @@ const C: u32 = LOADING | STALE | FAST;
 
 macro_rules! cmd {
     ($name:expr, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $group:expr, $h:expr) => {
-        Command { name: $name, arity: $arity, flags: $flags, first_key: $first, last_key: $last, step: $step, group: $group, handler: $h }
+        Command {
+            name: $name,
+            arity: $arity,
+            flags: $flags,
+            first_key: $first,
+            last_key: $last,
+            step: $step,
+            group: $group,
+            handler: $h,
+        }
     };
 }
 
@@ -67,14 +78,50 @@ fn build() -> Vec<Command> {
         cmd!("ping", -1, C, 0, 0, 0, "connection", server::ping),
         cmd!("echo", 2, C, 0, 0, 0, "connection", server::echo),
         cmd!("quit", -1, C | NO_AUTH, 0, 0, 0, "connection", server::quit),
-        cmd!("auth", -2, C | NO_AUTH | NOSCRIPT, 0, 0, 0, "connection", server::auth),
-        cmd!("hello", -1, C | NO_AUTH | NOSCRIPT, 0, 0, 0, "connection", server::hello),
+        cmd!(
+            "auth",
+            -2,
+            C | NO_AUTH | NOSCRIPT,
+            0,
+            0,
+            0,
+            "connection",
+            server::auth
+        ),
+        cmd!(
+            "hello",
+            -1,
+            C | NO_AUTH | NOSCRIPT,
+            0,
+            0,
+            0,
+            "connection",
+            server::hello
+        ),
         cmd!("select", 2, C, 0, 0, 0, "connection", generic::select),
         cmd!("client", -2, A, 0, 0, 0, "connection", server::client),
-        cmd!("reset", 1, C | NO_AUTH | NOSCRIPT, 0, 0, 0, "connection", server::reset),
+        cmd!(
+            "reset",
+            1,
+            C | NO_AUTH | NOSCRIPT,
+            0,
+            0,
+            0,
+            "connection",
+            server::reset
+        ),
         cmd!("config", -2, A, 0, 0, 0, "server", server::config),
         cmd!("info", -1, LOADING | STALE, 0, 0, 0, "server", server::info),
-        cmd!("command", -1, LOADING | STALE, 0, 0, 0, "server", server::command),
+        cmd!(
+            "command",
+            -1,
+            LOADING | STALE,
+            0,
+            0,
+            0,
+            "server",
+            server::command
+        ),
         cmd!("time", 1, C, 0, 0, 0, "server", server::time),
         cmd!("lastsave", 1, C, 0, 0, 0, "server", server::lastsave),
         cmd!("debug", -2, A, 0, 0, 0, "server", server::debug),
@@ -104,7 +151,16 @@ fn build() -> Vec<Command> {
         cmd!("ttl", 2, RF, 1, 1, 1, "generic", generic::ttl),
         cmd!("pttl", 2, RF, 1, 1, 1, "generic", generic::pttl),
         cmd!("expiretime", 2, RF, 1, 1, 1, "generic", generic::expiretime),
-        cmd!("pexpiretime", 2, RF, 1, 1, 1, "generic", generic::pexpiretime),
+        cmd!(
+            "pexpiretime",
+            2,
+            RF,
+            1,
+            1,
+            1,
+            "generic",
+            generic::pexpiretime
+        ),
         cmd!("persist", 2, WDF, 1, 1, 1, "generic", generic::persist),
         // strings
         cmd!("get", 2, RF, 1, 1, 1, "string", string::get),
@@ -155,7 +211,16 @@ fn build() -> Vec<Command> {
         cmd!("blpop", -3, WD | BLOCKING, 1, -2, 1, "list", list::blpop),
         cmd!("brpop", -3, WD | BLOCKING, 1, -2, 1, "list", list::brpop),
         cmd!("blmove", 6, W | BLOCKING, 1, 2, 1, "list", list::blmove),
-        cmd!("brpoplpush", 4, W | BLOCKING, 1, 2, 1, "list", list::brpoplpush),
+        cmd!(
+            "brpoplpush",
+            4,
+            W | BLOCKING,
+            1,
+            2,
+            1,
+            "list",
+            list::brpoplpush
+        ),
         cmd!("blmpop", -5, WD | BLOCKING, 0, 0, 0, "list", list::blmpop),
         // hashes
         cmd!("hset", -4, WF, 1, 1, 1, "hash", hash::hset),
@@ -205,42 +270,267 @@ fn build() -> Vec<Command> {
         cmd!("zlexcount", 4, RF, 1, 1, 1, "sorted_set", zset::zlexcount),
         cmd!("zrange", -4, R, 1, 1, 1, "sorted_set", zset::zrange),
         cmd!("zrevrange", -4, R, 1, 1, 1, "sorted_set", zset::zrevrange),
-        cmd!("zrangebyscore", -4, R, 1, 1, 1, "sorted_set", zset::zrangebyscore),
-        cmd!("zrevrangebyscore", -4, R, 1, 1, 1, "sorted_set", zset::zrevrangebyscore),
-        cmd!("zrangebylex", -4, R, 1, 1, 1, "sorted_set", zset::zrangebylex),
-        cmd!("zrevrangebylex", -4, R, 1, 1, 1, "sorted_set", zset::zrevrangebylex),
-        cmd!("zrangestore", -5, W, 1, 2, 1, "sorted_set", zset::zrangestore),
-        cmd!("zremrangebyrank", 4, WD, 1, 1, 1, "sorted_set", zset::zremrangebyrank),
-        cmd!("zremrangebyscore", 4, WD, 1, 1, 1, "sorted_set", zset::zremrangebyscore),
-        cmd!("zremrangebylex", 4, WD, 1, 1, 1, "sorted_set", zset::zremrangebylex),
+        cmd!(
+            "zrangebyscore",
+            -4,
+            R,
+            1,
+            1,
+            1,
+            "sorted_set",
+            zset::zrangebyscore
+        ),
+        cmd!(
+            "zrevrangebyscore",
+            -4,
+            R,
+            1,
+            1,
+            1,
+            "sorted_set",
+            zset::zrevrangebyscore
+        ),
+        cmd!(
+            "zrangebylex",
+            -4,
+            R,
+            1,
+            1,
+            1,
+            "sorted_set",
+            zset::zrangebylex
+        ),
+        cmd!(
+            "zrevrangebylex",
+            -4,
+            R,
+            1,
+            1,
+            1,
+            "sorted_set",
+            zset::zrevrangebylex
+        ),
+        cmd!(
+            "zrangestore",
+            -5,
+            W,
+            1,
+            2,
+            1,
+            "sorted_set",
+            zset::zrangestore
+        ),
+        cmd!(
+            "zremrangebyrank",
+            4,
+            WD,
+            1,
+            1,
+            1,
+            "sorted_set",
+            zset::zremrangebyrank
+        ),
+        cmd!(
+            "zremrangebyscore",
+            4,
+            WD,
+            1,
+            1,
+            1,
+            "sorted_set",
+            zset::zremrangebyscore
+        ),
+        cmd!(
+            "zremrangebylex",
+            4,
+            WD,
+            1,
+            1,
+            1,
+            "sorted_set",
+            zset::zremrangebylex
+        ),
         cmd!("zpopmin", -2, WDF, 1, 1, 1, "sorted_set", zset::zpopmin),
         cmd!("zpopmax", -2, WDF, 1, 1, 1, "sorted_set", zset::zpopmax),
         cmd!("zmpop", -4, WD, 0, 0, 0, "sorted_set", zset::zmpop),
-        cmd!("bzpopmin", -3, WDF | BLOCKING, 1, -2, 1, "sorted_set", zset::bzpopmin),
-        cmd!("bzpopmax", -3, WDF | BLOCKING, 1, -2, 1, "sorted_set", zset::bzpopmax),
-        cmd!("bzmpop", -5, WD | BLOCKING, 0, 0, 0, "sorted_set", zset::bzmpop),
-        cmd!("zunionstore", -4, W, 1, 1, 1, "sorted_set", zset::zunionstore),
-        cmd!("zinterstore", -4, W, 1, 1, 1, "sorted_set", zset::zinterstore),
+        cmd!(
+            "bzpopmin",
+            -3,
+            WDF | BLOCKING,
+            1,
+            -2,
+            1,
+            "sorted_set",
+            zset::bzpopmin
+        ),
+        cmd!(
+            "bzpopmax",
+            -3,
+            WDF | BLOCKING,
+            1,
+            -2,
+            1,
+            "sorted_set",
+            zset::bzpopmax
+        ),
+        cmd!(
+            "bzmpop",
+            -5,
+            WD | BLOCKING,
+            0,
+            0,
+            0,
+            "sorted_set",
+            zset::bzmpop
+        ),
+        cmd!(
+            "zunionstore",
+            -4,
+            W,
+            1,
+            1,
+            1,
+            "sorted_set",
+            zset::zunionstore
+        ),
+        cmd!(
+            "zinterstore",
+            -4,
+            W,
+            1,
+            1,
+            1,
+            "sorted_set",
+            zset::zinterstore
+        ),
         cmd!("zdiffstore", -4, W, 1, 1, 1, "sorted_set", zset::zdiffstore),
         cmd!("zunion", -3, R, 0, 0, 0, "sorted_set", zset::zunion),
         cmd!("zinter", -3, R, 0, 0, 0, "sorted_set", zset::zinter),
         cmd!("zdiff", -3, R, 0, 0, 0, "sorted_set", zset::zdiff),
         cmd!("zintercard", -3, R, 0, 0, 0, "sorted_set", zset::zintercard),
-        cmd!("zrandmember", -2, R, 1, 1, 1, "sorted_set", zset::zrandmember),
+        cmd!(
+            "zrandmember",
+            -2,
+            R,
+            1,
+            1,
+            1,
+            "sorted_set",
+            zset::zrandmember
+        ),
         cmd!("zscan", -3, R, 1, 1, 1, "sorted_set", zset::zscan),
         // pub/sub
-        cmd!("subscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, "pubsub", pubsub::subscribe),
-        cmd!("psubscribe", -2, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, "pubsub", pubsub::psubscribe),
-        cmd!("unsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, "pubsub", pubsub::unsubscribe),
-        cmd!("punsubscribe", -1, PUBSUB | NOSCRIPT | LOADING | STALE, 0, 0, 0, "pubsub", pubsub::punsubscribe),
-        cmd!("publish", 3, PUBSUB | LOADING | STALE | FAST, 0, 0, 0, "pubsub", pubsub::publish),
-        cmd!("pubsub", -2, PUBSUB | LOADING | STALE, 0, 0, 0, "pubsub", pubsub::pubsub),
+        cmd!(
+            "subscribe",
+            -2,
+            PUBSUB | NOSCRIPT | LOADING | STALE,
+            0,
+            0,
+            0,
+            "pubsub",
+            pubsub::subscribe
+        ),
+        cmd!(
+            "psubscribe",
+            -2,
+            PUBSUB | NOSCRIPT | LOADING | STALE,
+            0,
+            0,
+            0,
+            "pubsub",
+            pubsub::psubscribe
+        ),
+        cmd!(
+            "unsubscribe",
+            -1,
+            PUBSUB | NOSCRIPT | LOADING | STALE,
+            0,
+            0,
+            0,
+            "pubsub",
+            pubsub::unsubscribe
+        ),
+        cmd!(
+            "punsubscribe",
+            -1,
+            PUBSUB | NOSCRIPT | LOADING | STALE,
+            0,
+            0,
+            0,
+            "pubsub",
+            pubsub::punsubscribe
+        ),
+        cmd!(
+            "publish",
+            3,
+            PUBSUB | LOADING | STALE | FAST,
+            0,
+            0,
+            0,
+            "pubsub",
+            pubsub::publish
+        ),
+        cmd!(
+            "pubsub",
+            -2,
+            PUBSUB | LOADING | STALE,
+            0,
+            0,
+            0,
+            "pubsub",
+            pubsub::pubsub
+        ),
         // transactions
-        cmd!("multi", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, "transactions", tx::multi),
-        cmd!("exec", 1, NOSCRIPT | LOADING | STALE, 0, 0, 0, "transactions", tx::exec),
-        cmd!("discard", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, "transactions", tx::discard),
-        cmd!("watch", -2, NOSCRIPT | LOADING | STALE | FAST, 1, -1, 1, "transactions", tx::watch),
-        cmd!("unwatch", 1, NOSCRIPT | LOADING | STALE | FAST, 0, 0, 0, "transactions", tx::unwatch),
+        cmd!(
+            "multi",
+            1,
+            NOSCRIPT | LOADING | STALE | FAST,
+            0,
+            0,
+            0,
+            "transactions",
+            tx::multi
+        ),
+        cmd!(
+            "exec",
+            1,
+            NOSCRIPT | LOADING | STALE,
+            0,
+            0,
+            0,
+            "transactions",
+            tx::exec
+        ),
+        cmd!(
+            "discard",
+            1,
+            NOSCRIPT | LOADING | STALE | FAST,
+            0,
+            0,
+            0,
+            "transactions",
+            tx::discard
+        ),
+        cmd!(
+            "watch",
+            -2,
+            NOSCRIPT | LOADING | STALE | FAST,
+            1,
+            -1,
+            1,
+            "transactions",
+            tx::watch
+        ),
+        cmd!(
+            "unwatch",
+            1,
+            NOSCRIPT | LOADING | STALE | FAST,
+            0,
+            0,
+            0,
+            "transactions",
+            tx::unwatch
+        ),
         // bloom filter (RedisBloom names)
         cmd!("bf.reserve", -4, W, 1, 1, 1, "bf", bloom::reserve),
         cmd!("bf.add", 3, W, 1, 1, 1, "bf", bloom::add),
@@ -262,7 +552,11 @@ fn table() -> &'static Table {
     static T: OnceLock<Table> = OnceLock::new();
     T.get_or_init(|| {
         let cmds = build();
-        let by_name = cmds.iter().enumerate().map(|(i, c)| (c.name, i)).collect::<HashMap<_, _>>();
+        let by_name = cmds
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name, i))
+            .collect::<HashMap<_, _>>();
         Table { cmds, by_name }
     })
 }
@@ -291,7 +585,11 @@ pub fn key_positions(c: &Command, argv: &[Bytes]) -> Vec<usize> {
         return Vec::new();
     }
     let n = argv.len() as i32;
-    let last = if c.last_key < 0 { n + c.last_key } else { c.last_key };
+    let last = if c.last_key < 0 {
+        n + c.last_key
+    } else {
+        c.last_key
+    };
     let mut out = Vec::new();
     let mut i = c.first_key;
     while i <= last && i < n {
@@ -306,7 +604,11 @@ pub fn write_info(out: &mut Reply, c: &Command) {
     out.array(10);
     out.bulk(c.name.as_bytes());
     out.int(c.arity as i64);
-    let flags: Vec<&str> = FLAG_NAMES.iter().filter(|(f, _)| c.flags & f != 0).map(|(_, n)| *n).collect();
+    let flags: Vec<&str> = FLAG_NAMES
+        .iter()
+        .filter(|(f, _)| c.flags & f != 0)
+        .map(|(_, n)| *n)
+        .collect();
     out.set(flags.len());
     for f in flags {
         out.simple(f);

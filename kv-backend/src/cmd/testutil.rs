@@ -22,18 +22,31 @@ impl Default for Harness {
 impl Harness {
     pub fn new() -> Harness {
         let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
-        Harness { store: Store::new(Config::default()), client: Client::new(1, tx, true), now: 1_000_000 }
+        Harness {
+            store: Store::new(Config::default()),
+            client: Client::new(1, tx, true),
+            now: 1_000_000,
+        }
     }
 
     /// Runs one command given as whitespace-separated words; returns the raw reply.
     pub fn run(&mut self, line: &str) -> String {
-        let argv: Vec<Bytes> = line.split_whitespace().map(|w| Bytes::copy_from_slice(w.as_bytes())).collect();
+        let argv: Vec<Bytes> = line
+            .split_whitespace()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect();
         self.run_args(&argv)
     }
 
     pub fn run_args(&mut self, argv: &[Bytes]) -> String {
         let mut out = Reply::new(self.client.resp3);
-        let mut ctx = Ctx { store: &mut self.store, client: &mut self.client, out: &mut out, now: self.now, in_exec: false };
+        let mut ctx = Ctx {
+            store: &mut self.store,
+            client: &mut self.client,
+            out: &mut out,
+            now: self.now,
+            in_exec: false,
+        };
         dispatch(&mut ctx, argv);
         String::from_utf8_lossy(&out.buf).into_owned()
     }

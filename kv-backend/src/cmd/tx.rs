@@ -2,7 +2,7 @@
 //! queue-time errors abort EXEC, runtime errors don't roll back, and any
 //! change to a WATCHed key (including expiry and FLUSH) aborts.
 
-use super::{err, Ctx, CmdResult};
+use super::{err, CmdResult, Ctx};
 use bytes::Bytes;
 
 pub fn multi(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
@@ -51,12 +51,23 @@ pub fn watch(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     let db = ctx.client.db;
     for key in &argv[1..] {
-        if ctx.client.watched.iter().any(|(d, k)| *d == db && k.as_slice() == key.as_ref()) {
+        if ctx
+            .client
+            .watched
+            .iter()
+            .any(|(d, k)| *d == db && k.as_slice() == key.as_ref())
+        {
             continue;
         }
-        let expired = ctx.store.dbs[db].expire_at(key).is_some_and(|w| w <= ctx.now);
+        let expired = ctx.store.dbs[db]
+            .expire_at(key)
+            .is_some_and(|w| w <= ctx.now);
         let k = crate::types::sds(key);
-        ctx.store.dbs[db].watched.entry(k.clone()).or_default().push((ctx.client.id, expired));
+        ctx.store.dbs[db]
+            .watched
+            .entry(k.clone())
+            .or_default()
+            .push((ctx.client.id, expired));
         ctx.client.watched.push((db, k));
     }
     ctx.out.ok();
@@ -73,7 +84,11 @@ pub fn unwatch(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
 fn watched_key_expired(ctx: &Ctx) -> bool {
     ctx.client.watched.iter().any(|(db, key)| {
         let d = &ctx.store.dbs[*db];
-        let flagged = d.watched.get(key).and_then(|ws| ws.iter().find(|(c, _)| *c == ctx.client.id)).is_some_and(|(_, e)| *e);
+        let flagged = d
+            .watched
+            .get(key)
+            .and_then(|ws| ws.iter().find(|(c, _)| *c == ctx.client.id))
+            .is_some_and(|(_, e)| *e);
         !flagged && d.expire_at(key).is_some_and(|w| w <= ctx.now)
     })
 }
@@ -84,7 +99,9 @@ pub fn exec(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     };
     if ctx.client.multi_error {
         discard_state(ctx);
-        return Err(err("EXECABORT Transaction discarded because of previous errors."));
+        return Err(err(
+            "EXECABORT Transaction discarded because of previous errors.",
+        ));
     }
     if ctx.store.dirty_cas.contains(&ctx.client.id) || watched_key_expired(ctx) {
         discard_state(ctx);
@@ -110,8 +127,14 @@ mod tests {
     fn queue_errors_abort_runtime_errors_do_not() {
         let mut h = Harness::new();
         h.run("MULTI");
-        assert_eq!(h.run("NOPE"), "-ERR unknown command 'NOPE', with args beginning with: \r\n");
-        assert_eq!(h.run("EXEC"), "-EXECABORT Transaction discarded because of previous errors.\r\n");
+        assert_eq!(
+            h.run("NOPE"),
+            "-ERR unknown command 'NOPE', with args beginning with: \r\n"
+        );
+        assert_eq!(
+            h.run("EXEC"),
+            "-EXECABORT Transaction discarded because of previous errors.\r\n"
+        );
         h.run("MULTI");
         h.run("SET a 1");
         h.run("LPUSH a x");

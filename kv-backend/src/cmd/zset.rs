@@ -5,7 +5,7 @@
 use super::generic::{parse_scan, reply_scan, scan_window};
 use super::hash::distinct_indexes;
 use super::list::parse_mpop;
-use super::{err, eq_ic, float_arg, int_arg, timeout_arg, Ctx, CmdError, CmdResult, SYNTAX};
+use super::{eq_ic, err, float_arg, int_arg, timeout_arg, CmdError, CmdResult, Ctx, SYNTAX};
 use crate::blocking::BlockOp;
 use crate::db::{Access, Entry, Store};
 use crate::frame::Reply;
@@ -18,20 +18,40 @@ const NOT_FLOAT_RANGE: &str = "ERR min or max is not a float";
 const NOT_LEX_RANGE: &str = "ERR min or max not valid string range item";
 const NAN_SCORE: &str = "ERR resulting score is not a number (NaN)";
 
-fn zset_mut<'a>(store: &'a mut Store, db: usize, key: &[u8], now: i64, access: Access) -> Result<Option<&'a mut ZSet>, CmdError> {
+fn zset_mut<'a>(
+    store: &'a mut Store,
+    db: usize,
+    key: &[u8],
+    now: i64,
+    access: Access,
+) -> Result<Option<&'a mut ZSet>, CmdError> {
     match store.lookup(db, key, now, access) {
         None => Ok(None),
-        Some(Entry { val: Value::ZSet(z), .. }) => Ok(Some(z)),
+        Some(Entry {
+            val: Value::ZSet(z),
+            ..
+        }) => Ok(Some(z)),
         Some(_) => Err(super::wrongtype()),
     }
 }
 
 /// Pops `count` lowest (or highest) elements; deletes the key if emptied.
-pub fn zset_pop(store: &mut Store, db: usize, key: &[u8], min: bool, count: usize, now: i64) -> Result<Option<Vec<(Sds, f64)>>, CmdError> {
-    let Some(z) = zset_mut(store, db, key, now, Access::Write)? else { return Ok(None) };
+pub fn zset_pop(
+    store: &mut Store,
+    db: usize,
+    key: &[u8],
+    min: bool,
+    count: usize,
+    now: i64,
+) -> Result<Option<Vec<(Sds, f64)>>, CmdError> {
+    let Some(z) = zset_mut(store, db, key, now, Access::Write)? else {
+        return Ok(None);
+    };
     let mut out = Vec::new();
     for _ in 0..count {
-        let Some(id) = (if min { z.list.first() } else { z.list.last() }) else { break };
+        let Some(id) = (if min { z.list.first() } else { z.list.last() }) else {
+            break;
+        };
         let (m, s) = (z.list.member(id).clone(), z.list.score(id));
         z.remove(&m);
         out.push((m, s));
@@ -67,7 +87,11 @@ fn reply_members(out: &mut Reply, items: &[(Sds, f64)], withscores: bool) {
             out.double(*s);
         }
     } else {
-        out.array(if withscores { items.len() * 2 } else { items.len() });
+        out.array(if withscores {
+            items.len() * 2
+        } else {
+            items.len()
+        });
         for (m, s) in items {
             out.bulk(m);
             if withscores {
@@ -82,7 +106,8 @@ fn new_zset_value(first_member: &[u8], t: &Thresholds) -> Value {
 }
 
 pub fn zadd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) = (false, false, false, false, false, false);
+    let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
+        (false, false, false, false, false, false);
     let mut i = 2;
     while i < argv.len() {
         let a = &argv[i];
@@ -108,15 +133,24 @@ pub fn zadd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         return Err(err(SYNTAX));
     }
     if nx && xx {
-        return Err(err("ERR XX and NX options at the same time are not compatible"));
+        return Err(err(
+            "ERR XX and NX options at the same time are not compatible",
+        ));
     }
     if (nx && (gt || lt)) || (gt && lt) {
-        return Err(err("ERR GT, LT, and/or NX options at the same time are not compatible"));
+        return Err(err(
+            "ERR GT, LT, and/or NX options at the same time are not compatible",
+        ));
     }
     if incr && pairs.len() > 2 {
-        return Err(err("ERR INCR option supports a single increment-element pair"));
+        return Err(err(
+            "ERR INCR option supports a single increment-element pair",
+        ));
     }
-    let scores: Vec<f64> = pairs.chunks(2).map(|p| float_arg(&p[0])).collect::<Result<_, _>>()?;
+    let scores: Vec<f64> = pairs
+        .chunks(2)
+        .map(|p| float_arg(&p[0]))
+        .collect::<Result<_, _>>()?;
     let t = ctx.store.config.thresholds;
     let db = ctx.client.db;
     let exists = zset_mut(ctx.store, db, &argv[1], ctx.now, Access::Write)?.is_some();
@@ -207,7 +241,10 @@ pub fn zcard(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 pub fn zscore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    match ctx.get_zset(&argv[1], Access::Read)?.and_then(|z| z.score(&argv[2])) {
+    match ctx
+        .get_zset(&argv[1], Access::Read)?
+        .and_then(|z| z.score(&argv[2]))
+    {
         Some(s) => ctx.out.double(s),
         None => ctx.out.null(),
     }
@@ -230,7 +267,10 @@ pub fn zmscore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 fn rank_generic(ctx: &mut Ctx, argv: &[Bytes], rev: bool) -> CmdResult {
-    let r = ctx.get_zset(&argv[1], Access::Read)?.and_then(|z| z.rank(&argv[2]).map(|r| if rev { z.len() - 1 - r } else { r }));
+    let r = ctx.get_zset(&argv[1], Access::Read)?.and_then(|z| {
+        z.rank(&argv[2])
+            .map(|r| if rev { z.len() - 1 - r } else { r })
+    });
     match r {
         Some(r) => ctx.out.int(r as i64),
         None => ctx.out.null(),
@@ -261,14 +301,20 @@ fn lex_bounds(min: &[u8], max: &[u8]) -> Result<(LexBound, LexBound), CmdError> 
 
 pub fn zcount(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let (min, max) = score_bounds(&argv[2], &argv[3])?;
-    let n = ctx.get_zset(&argv[1], Access::Read)?.and_then(|z| z.score_span(min, max).map(|(a, b)| z.count_between(a, b))).unwrap_or(0);
+    let n = ctx
+        .get_zset(&argv[1], Access::Read)?
+        .and_then(|z| z.score_span(min, max).map(|(a, b)| z.count_between(a, b)))
+        .unwrap_or(0);
     ctx.out.int(n as i64);
     Ok(())
 }
 
 pub fn zlexcount(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let (min, max) = lex_bounds(&argv[2], &argv[3])?;
-    let n = ctx.get_zset(&argv[1], Access::Read)?.and_then(|z| z.lex_span(&min, &max).map(|(a, b)| z.count_between(a, b))).unwrap_or(0);
+    let n = ctx
+        .get_zset(&argv[1], Access::Read)?
+        .and_then(|z| z.lex_span(&min, &max).map(|(a, b)| z.count_between(a, b)))
+        .unwrap_or(0);
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -291,7 +337,12 @@ struct RangeSpec {
 }
 
 /// Parses `[BYSCORE|BYLEX] [REV] [LIMIT o c] [WITHSCORES]` after min/max.
-fn parse_range_opts(spec: &mut RangeSpec, opts: &[Bytes], allow_by: bool, allow_withscores: bool) -> CmdResult {
+fn parse_range_opts(
+    spec: &mut RangeSpec,
+    opts: &[Bytes],
+    allow_by: bool,
+    allow_withscores: bool,
+) -> CmdResult {
     let mut i = 0;
     while i < opts.len() {
         let a = &opts[i];
@@ -312,10 +363,14 @@ fn parse_range_opts(spec: &mut RangeSpec, opts: &[Bytes], allow_by: bool, allow_
         i += 1;
     }
     if spec.limit.is_some() && spec.by == RangeBy::Rank {
-        return Err(err("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX"));
+        return Err(err(
+            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+        ));
     }
     if spec.withscores && spec.by == RangeBy::Lex {
-        return Err(err("ERR syntax error, WITHSCORES not supported in combination with BYLEX"));
+        return Err(err(
+            "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+        ));
     }
     Ok(())
 }
@@ -326,7 +381,11 @@ fn run_range(z: &ZSet, spec: &RangeSpec) -> Result<Vec<(Sds, f64)>, CmdError> {
     if offset < 0 {
         return Ok(Vec::new());
     }
-    let take = if count < 0 { usize::MAX } else { count as usize };
+    let take = if count < 0 {
+        usize::MAX
+    } else {
+        count as usize
+    };
     let span = match spec.by {
         RangeBy::Rank => {
             let (s, e) = (int_arg(&spec.start)?, int_arg(&spec.stop)?);
@@ -336,21 +395,35 @@ fn run_range(z: &ZSet, spec: &RangeSpec) -> Result<Vec<(Sds, f64)>, CmdError> {
             });
         }
         RangeBy::Score => {
-            let (min, max) = if spec.rev { score_bounds(&spec.stop, &spec.start)? } else { score_bounds(&spec.start, &spec.stop)? };
+            let (min, max) = if spec.rev {
+                score_bounds(&spec.stop, &spec.start)?
+            } else {
+                score_bounds(&spec.start, &spec.stop)?
+            };
             z.score_span(min, max)
         }
         RangeBy::Lex => {
-            let (min, max) = if spec.rev { lex_bounds(&spec.stop, &spec.start)? } else { lex_bounds(&spec.start, &spec.stop)? };
+            let (min, max) = if spec.rev {
+                lex_bounds(&spec.stop, &spec.start)?
+            } else {
+                lex_bounds(&spec.start, &spec.stop)?
+            };
             z.lex_span(&min, &max)
         }
     };
-    let Some((first, last)) = span else { return Ok(Vec::new()) };
+    let Some((first, last)) = span else {
+        return Ok(Vec::new());
+    };
     let total = z.count_between(first, last);
     if offset as usize >= total {
         return Ok(Vec::new());
     }
     let from = if spec.rev { last } else { first };
-    let mut items = z.walk(from, (offset as usize).saturating_add(take).min(total), spec.rev);
+    let mut items = z.walk(
+        from,
+        (offset as usize).saturating_add(take).min(total),
+        spec.rev,
+    );
     items.drain(..offset as usize);
     Ok(items)
 }
@@ -369,7 +442,14 @@ fn range_reply(ctx: &mut Ctx, key: &[u8], spec: &RangeSpec) -> CmdResult {
 }
 
 fn spec(argv: &[Bytes], by: RangeBy, rev: bool) -> RangeSpec {
-    RangeSpec { by, rev, start: argv[2].clone(), stop: argv[3].clone(), limit: None, withscores: false }
+    RangeSpec {
+        by,
+        rev,
+        start: argv[2].clone(),
+        stop: argv[3].clone(),
+        limit: None,
+        withscores: false,
+    }
 }
 
 pub fn zrange(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -421,12 +501,23 @@ fn store_zset(ctx: &mut Ctx, dst: &[u8], items: &[(Sds, f64)]) {
     for (m, s) in items {
         z.set(m, *s, &t);
     }
-    z.listpack = items.len() <= t.zset_max_listpack_entries && items.iter().all(|(m, _)| m.len() <= t.zset_max_listpack_value);
-    ctx.store.set(db, dst, Value::ZSet(Box::new(z)), false, ctx.now);
+    z.listpack = items.len() <= t.zset_max_listpack_entries
+        && items
+            .iter()
+            .all(|(m, _)| m.len() <= t.zset_max_listpack_value);
+    ctx.store
+        .set(db, dst, Value::ZSet(Box::new(z)), false, ctx.now);
 }
 
 pub fn zrangestore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let mut s = RangeSpec { by: RangeBy::Rank, rev: false, start: argv[3].clone(), stop: argv[4].clone(), limit: None, withscores: false };
+    let mut s = RangeSpec {
+        by: RangeBy::Rank,
+        rev: false,
+        start: argv[3].clone(),
+        stop: argv[4].clone(),
+        limit: None,
+        withscores: false,
+    };
     parse_range_opts(&mut s, &argv[5..], true, false)?;
     let items = match ctx.get_zset(&argv[2], Access::Read)? {
         Some(z) => run_range(z, &s)?,
@@ -438,7 +529,14 @@ pub fn zrangestore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 }
 
 fn remrange(ctx: &mut Ctx, argv: &[Bytes], by: RangeBy) -> CmdResult {
-    let s = RangeSpec { by, rev: false, start: argv[2].clone(), stop: argv[3].clone(), limit: None, withscores: false };
+    let s = RangeSpec {
+        by,
+        rev: false,
+        start: argv[2].clone(),
+        stop: argv[3].clone(),
+        limit: None,
+        withscores: false,
+    };
     let removed = match ctx.get_zset(&argv[1], Access::Write)? {
         None => {
             run_range(&ZSet::default(), &s)?;
@@ -475,7 +573,15 @@ fn pop_cmd(ctx: &mut Ctx, argv: &[Bytes], min: bool) -> CmdResult {
         return Err(err(SYNTAX));
     }
     let count = super::optional_count(argv.get(2))?;
-    let items = zset_pop(ctx.store, ctx.client.db, &argv[1], min, count.unwrap_or(1), ctx.now)?.unwrap_or_default();
+    let items = zset_pop(
+        ctx.store,
+        ctx.client.db,
+        &argv[1],
+        min,
+        count.unwrap_or(1),
+        ctx.now,
+    )?
+    .unwrap_or_default();
     if !items.is_empty() {
         ctx.modified(&argv[1]);
     }
@@ -506,7 +612,8 @@ pub fn zmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let (keys, min, count) = parse_mpop(argv, 1, ("MIN", "MAX"))?;
     match first_nonempty(ctx, &keys)? {
         Some(k) => {
-            let items = zset_pop(ctx.store, ctx.client.db, &k, min, count, ctx.now)?.unwrap_or_default();
+            let items =
+                zset_pop(ctx.store, ctx.client.db, &k, min, count, ctx.now)?.unwrap_or_default();
             reply_key_pairs(ctx.out, &k, &items);
         }
         None => ctx.out.null_array(),
@@ -545,7 +652,8 @@ pub fn bzmpop(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let timeout = timeout_arg(&argv[1])?;
     let (keys, min, count) = parse_mpop(argv, 2, ("MIN", "MAX"))?;
     if let Some(k) = first_nonempty(ctx, &keys)? {
-        let items = zset_pop(ctx.store, ctx.client.db, &k, min, count, ctx.now)?.unwrap_or_default();
+        let items =
+            zset_pop(ctx.store, ctx.client.db, &k, min, count, ctx.now)?.unwrap_or_default();
         reply_key_pairs(ctx.out, &k, &items);
         return Ok(());
     }
@@ -606,10 +714,19 @@ fn combine(a: f64, b: f64, agg: Aggregate) -> f64 {
 
 /// Parses `numkeys key... [WEIGHTS w...] [AGGREGATE x] [WITHSCORES]` and
 /// computes the result, sorted by (score, member).
-fn zalgebra(ctx: &mut Ctx, argv: &[Bytes], at: usize, op: ZOp, allow_withscores: bool, cmd: &str) -> Result<(Vec<(Sds, f64)>, bool), CmdError> {
+fn zalgebra(
+    ctx: &mut Ctx,
+    argv: &[Bytes],
+    at: usize,
+    op: ZOp,
+    allow_withscores: bool,
+    cmd: &str,
+) -> Result<(Vec<(Sds, f64)>, bool), CmdError> {
     let n = int_arg(&argv[at])?;
     if n < 1 {
-        return Err(err(format!("ERR at least 1 input key is needed for '{cmd}' command")));
+        return Err(err(format!(
+            "ERR at least 1 input key is needed for '{cmd}' command"
+        )));
     }
     let n = n as usize;
     if at + 1 + n > argv.len() {
@@ -623,7 +740,8 @@ fn zalgebra(ctx: &mut Ctx, argv: &[Bytes], at: usize, op: ZOp, allow_withscores:
     while i < argv.len() {
         if eq_ic(&argv[i], "WEIGHTS") && op != ZOp::Diff && i + n < argv.len() {
             for (j, w) in weights.iter_mut().enumerate() {
-                *w = crate::util::parse_f64(&argv[i + 1 + j]).ok_or_else(|| err("ERR weight value is not a float"))?;
+                *w = crate::util::parse_f64(&argv[i + 1 + j])
+                    .ok_or_else(|| err("ERR weight value is not a float"))?;
             }
             i += n + 1;
         } else if eq_ic(&argv[i], "AGGREGATE") && op != ZOp::Diff && i + 1 < argv.len() {
@@ -645,7 +763,10 @@ fn zalgebra(ctx: &mut Ctx, argv: &[Bytes], at: usize, op: ZOp, allow_withscores:
             return Err(err(SYNTAX));
         }
     }
-    let inputs: Vec<Option<Vec<(Sds, f64)>>> = keys.iter().map(|k| load_weighted(ctx, k)).collect::<Result<_, _>>()?;
+    let inputs: Vec<Option<Vec<(Sds, f64)>>> = keys
+        .iter()
+        .map(|k| load_weighted(ctx, k))
+        .collect::<Result<_, _>>()?;
     let weighted = |s: f64, w: f64| {
         let r = s * w;
         if r.is_nan() {
@@ -660,13 +781,19 @@ fn zalgebra(ctx: &mut Ctx, argv: &[Bytes], at: usize, op: ZOp, allow_withscores:
             for (input, w) in inputs.iter().zip(&weights) {
                 for (m, s) in input.iter().flatten() {
                     let v = weighted(*s, *w);
-                    acc.entry(m.clone()).and_modify(|cur| *cur = combine(*cur, v, agg)).or_insert(v);
+                    acc.entry(m.clone())
+                        .and_modify(|cur| *cur = combine(*cur, v, agg))
+                        .or_insert(v);
                 }
             }
         }
         ZOp::Inter => {
             if inputs.iter().all(|i| i.is_some()) {
-                let maps: Vec<HashMap<&Sds, f64>> = inputs.iter().flatten().map(|v| v.iter().map(|(m, s)| (m, *s)).collect()).collect();
+                let maps: Vec<HashMap<&Sds, f64>> = inputs
+                    .iter()
+                    .flatten()
+                    .map(|v| v.iter().map(|(m, s)| (m, *s)).collect())
+                    .collect();
                 for (m, s) in inputs[0].iter().flatten() {
                     let mut v = weighted(*s, weights[0]);
                     let mut all = true;
@@ -686,7 +813,13 @@ fn zalgebra(ctx: &mut Ctx, argv: &[Bytes], at: usize, op: ZOp, allow_withscores:
             }
         }
         ZOp::Diff => {
-            let rest: crate::types::HashSet<&Sds> = inputs.iter().skip(1).flatten().flatten().map(|(m, _)| m).collect();
+            let rest: crate::types::HashSet<&Sds> = inputs
+                .iter()
+                .skip(1)
+                .flatten()
+                .flatten()
+                .map(|(m, _)| m)
+                .collect();
             for (m, s) in inputs[0].iter().flatten() {
                 if !rest.contains(m) {
                     acc.insert(m.clone(), *s);
@@ -733,7 +866,10 @@ pub fn zdiff(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 pub fn zintercard(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let (keys, limit) = super::set::parse_card_args(argv)?;
-    let mut fake: Vec<Bytes> = vec![Bytes::from_static(b"zinter"), Bytes::from(keys.len().to_string())];
+    let mut fake: Vec<Bytes> = vec![
+        Bytes::from_static(b"zinter"),
+        Bytes::from(keys.len().to_string()),
+    ];
     fake.extend(keys);
     let (items, _) = zalgebra(ctx, &fake, 1, ZOp::Inter, false, "zintercard")?;
     let n = items.len();
@@ -759,8 +895,13 @@ pub fn zrandmember(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         };
         match count {
             None => vec![at(rand_below(len))],
-            Some(c) if c < 0 => (0..c.unsigned_abs().min(100_000_000)).map(|_| at(rand_below(len))).collect(),
-            Some(c) => distinct_indexes(len, c as usize).into_iter().map(at).collect(),
+            Some(c) if c < 0 => (0..c.unsigned_abs().min(100_000_000))
+                .map(|_| at(rand_below(len)))
+                .collect(),
+            Some(c) => distinct_indexes(len, c as usize)
+                .into_iter()
+                .map(at)
+                .collect(),
         }
     });
     match (picks, count) {
@@ -805,9 +946,33 @@ mod tests {
         h.run("ZADD k1 30 james 60 tom 80 tim");
         h.run("ZADD k2 40 alex 90 tom 100 tim");
         let cases = [
-            ("ZUNIONSTORE r 2 k1 k2", [("james", "30"), ("alex", "40"), ("tom", "150"), ("tim", "180")]),
-            ("ZUNIONSTORE r 2 k1 k2 WEIGHTS 1 0.5", [("alex", "20"), ("james", "30"), ("tom", "105"), ("tim", "130")]),
-            ("ZUNIONSTORE r 2 k1 k2 WEIGHTS 1 0.5 AGGREGATE MIN", [("alex", "20"), ("james", "30"), ("tom", "45"), ("tim", "50")]),
+            (
+                "ZUNIONSTORE r 2 k1 k2",
+                [
+                    ("james", "30"),
+                    ("alex", "40"),
+                    ("tom", "150"),
+                    ("tim", "180"),
+                ],
+            ),
+            (
+                "ZUNIONSTORE r 2 k1 k2 WEIGHTS 1 0.5",
+                [
+                    ("alex", "20"),
+                    ("james", "30"),
+                    ("tom", "105"),
+                    ("tim", "130"),
+                ],
+            ),
+            (
+                "ZUNIONSTORE r 2 k1 k2 WEIGHTS 1 0.5 AGGREGATE MIN",
+                [
+                    ("alex", "20"),
+                    ("james", "30"),
+                    ("tom", "45"),
+                    ("tim", "50"),
+                ],
+            ),
         ];
         for (cmd, want) in cases {
             assert_eq!(h.run(cmd), ":4\r\n");
@@ -826,7 +991,10 @@ mod tests {
         assert_eq!(h.run("ZADD z GT CH 0 a 5 b"), ":1\r\n");
         assert_eq!(h.run("ZRANK z b"), ":2\r\n");
         assert_eq!(h.run("ZINCRBY z 3.5 a"), "$3\r\n4.5\r\n");
-        assert_eq!(h.run("ZRANGE z (3 +inf BYSCORE LIMIT 0 1"), "*1\r\n$1\r\na\r\n");
+        assert_eq!(
+            h.run("ZRANGE z (3 +inf BYSCORE LIMIT 0 1"),
+            "*1\r\n$1\r\na\r\n"
+        );
         assert_eq!(h.run("ZREMRANGEBYRANK z 0 0"), ":1\r\n");
         assert_eq!(h.run("ZCARD z"), ":2\r\n");
     }

@@ -58,7 +58,13 @@ impl Layer {
         let bpe = -error.ln() / (ln2 * ln2);
         let nbits = ((capacity as f64 * bpe).ceil() as u64).max(64);
         let hashes = (ln2 * bpe).ceil().max(1.0) as u32;
-        Layer { bits: vec![0; nbits.div_ceil(8) as usize], nbits, hashes, capacity, items: 0 }
+        Layer {
+            bits: vec![0; nbits.div_ceil(8) as usize],
+            nbits,
+            hashes,
+            capacity,
+            items: 0,
+        }
     }
 
     fn positions(&self, item: &[u8]) -> impl Iterator<Item = u64> + '_ {
@@ -68,7 +74,8 @@ impl Layer {
     }
 
     fn contains(&self, item: &[u8]) -> bool {
-        self.positions(item).all(|p| self.bits[(p / 8) as usize] & (1 << (p % 8)) != 0)
+        self.positions(item)
+            .all(|p| self.bits[(p / 8) as usize] & (1 << (p % 8)) != 0)
     }
 
     fn insert(&mut self, item: &[u8]) {
@@ -88,7 +95,12 @@ pub enum BloomError {
 
 impl ScalableBloom {
     pub fn new(error_rate: f64, capacity: u64, expansion: u32) -> Self {
-        ScalableBloom { layers: vec![Layer::new(capacity, error_rate)], error_rate, expansion, items: 0 }
+        ScalableBloom {
+            layers: vec![Layer::new(capacity, error_rate)],
+            error_rate,
+            expansion,
+            items: 0,
+        }
     }
 
     pub fn contains(&self, item: &[u8]) -> bool {
@@ -120,7 +132,11 @@ impl ScalableBloom {
     }
 
     pub fn size_bytes(&self) -> u64 {
-        self.layers.iter().map(|l| l.bits.len() as u64 + 48).sum::<u64>() + 32
+        self.layers
+            .iter()
+            .map(|l| l.bits.len() as u64 + 48)
+            .sum::<u64>()
+            + 32
     }
 }
 
@@ -132,14 +148,17 @@ mod tests {
     fn no_false_negatives_and_scaling() {
         let mut b = ScalableBloom::new(0.01, 100, 2);
         for i in 0..1000 {
-            b.add(format!("item{i}").as_bytes()).expect("scaling filter never fills");
+            b.add(format!("item{i}").as_bytes())
+                .expect("scaling filter never fills");
         }
         assert_eq!(b.add(b"item7"), Ok(false));
         for i in 0..1000 {
             assert!(b.contains(format!("item{i}").as_bytes()));
         }
         assert!(b.layers.len() > 1);
-        let fp = (0..10000).filter(|i| b.contains(format!("other{i}").as_bytes())).count();
+        let fp = (0..10000)
+            .filter(|i| b.contains(format!("other{i}").as_bytes()))
+            .count();
         assert!(fp < 300, "false positives {fp}");
     }
 

@@ -12,15 +12,23 @@ pub struct Hash {
 
 impl Hash {
     pub fn new() -> Self {
-        Hash { map: IndexMap::default(), listpack: true }
+        Hash {
+            map: IndexMap::default(),
+            listpack: true,
+        }
     }
 
     /// Sets a field; returns true if it is new.
     pub fn set(&mut self, field: &[u8], value: &[u8], t: &Thresholds) -> bool {
-        if self.listpack && (field.len() > t.hash_max_listpack_value || value.len() > t.hash_max_listpack_value) {
+        if self.listpack
+            && (field.len() > t.hash_max_listpack_value || value.len() > t.hash_max_listpack_value)
+        {
             self.listpack = false;
         }
-        let new = self.map.insert(Sds::from_slice(field), Sds::from_slice(value)).is_none();
+        let new = self
+            .map
+            .insert(Sds::from_slice(field), Sds::from_slice(value))
+            .is_none();
         if self.listpack && self.map.len() > t.hash_max_listpack_entries {
             self.listpack = false;
         }

@@ -100,7 +100,10 @@ impl Set {
     /// Members in storage order (sorted for intsets, as Redis returns them).
     pub fn members(&self) -> Vec<Sds> {
         match self {
-            Set::Intset(v) => v.iter().map(|n| Sds::from_slice(n.to_string().as_bytes())).collect(),
+            Set::Intset(v) => v
+                .iter()
+                .map(|n| Sds::from_slice(n.to_string().as_bytes()))
+                .collect(),
             Set::Table(s) => s.iter().cloned().collect(),
         }
     }

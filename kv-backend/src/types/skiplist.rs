@@ -66,9 +66,21 @@ impl SkipList {
             member: Member::new(),
             score: 0.0,
             backward: NIL,
-            levels: SmallVec::from_elem(Level { forward: NIL, span: 0 }, MAX_LEVEL),
+            levels: SmallVec::from_elem(
+                Level {
+                    forward: NIL,
+                    span: 0,
+                },
+                MAX_LEVEL,
+            ),
         };
-        SkipList { nodes: vec![head], free: Vec::new(), tail: NIL, level: 1, len: 0 }
+        SkipList {
+            nodes: vec![head],
+            free: Vec::new(),
+            tail: NIL,
+            level: 1,
+            len: 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -165,8 +177,14 @@ impl SkipList {
             let u = update[i];
             let ufwd = self.fwd(u, i);
             let uspan = self.nodes[u as usize].levels[i].span;
-            *self.lvl(id, i) = Level { forward: ufwd, span: uspan - (rank[0] - rank[i]) };
-            *self.lvl(u, i) = Level { forward: id, span: (rank[0] - rank[i]) + 1 };
+            *self.lvl(id, i) = Level {
+                forward: ufwd,
+                span: uspan - (rank[0] - rank[i]),
+            };
+            *self.lvl(u, i) = Level {
+                forward: id,
+                span: (rank[0] - rank[i]) + 1,
+            };
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(lvl) {
             self.lvl(u, i).span += 1;

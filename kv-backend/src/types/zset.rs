@@ -29,7 +29,11 @@ pub enum LexBound {
 
 impl ScoreBound {
     pub fn parse(s: &[u8]) -> Option<ScoreBound> {
-        let (exclusive, rest) = if s.first() == Some(&b'(') { (true, &s[1..]) } else { (false, s) };
+        let (exclusive, rest) = if s.first() == Some(&b'(') {
+            (true, &s[1..])
+        } else {
+            (false, s)
+        };
         crate::util::parse_f64(rest).map(|value| ScoreBound { value, exclusive })
     }
     /// Does `score` lie at or past this bound taken as a minimum?
@@ -82,7 +86,8 @@ impl ZSet {
         ZSet {
             dict: HashMap::default(),
             list: SkipList::new(),
-            listpack: t.zset_max_listpack_entries > 0 && first_member_len <= t.zset_max_listpack_value,
+            listpack: t.zset_max_listpack_entries > 0
+                && first_member_len <= t.zset_max_listpack_value,
         }
     }
 
@@ -147,7 +152,11 @@ impl ZSet {
                 break;
             }
             out.push((self.list.member(id).clone(), self.list.score(id)));
-            cur = if rev { self.list.prev(id) } else { self.list.next(id) };
+            cur = if rev {
+                self.list.prev(id)
+            } else {
+                self.list.next(id)
+            };
         }
         out
     }

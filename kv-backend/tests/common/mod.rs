@@ -9,7 +9,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind port 0").local_addr().expect("local addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind port 0")
+        .local_addr()
+        .expect("local addr")
+        .port()
 }
 
 pub fn crate_dir() -> PathBuf {
@@ -53,7 +57,11 @@ pub struct TempDir(pub PathBuf);
 
 impl TempDir {
     pub fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("kv-test-{tag}-{}-{}", std::process::id(), free_port()));
+        let p = std::env::temp_dir().join(format!(
+            "kv-test-{tag}-{}-{}",
+            std::process::id(),
+            free_port()
+        ));
         std::fs::create_dir_all(&p).expect("create temp dir");
         TempDir(p)
     }
@@ -77,8 +85,16 @@ fn wait_ready(port: u16) {
 }
 
 fn spawn(mut cmd: Command, port: u16, dir: Option<TempDir>) -> Server {
-    let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn server");
-    let server = Server { port, child, _dir: dir };
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn server");
+    let server = Server {
+        port,
+        child,
+        _dir: dir,
+    };
     wait_ready(port);
     server
 }
@@ -87,7 +103,8 @@ fn spawn(mut cmd: Command, port: u16, dir: Option<TempDir>) -> Server {
 pub fn kv_server(extra: &[&str]) -> Server {
     let port = free_port();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kv-server"));
-    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]).args(extra);
+    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(extra);
     spawn(cmd, port, None)
 }
 
@@ -96,17 +113,33 @@ pub fn redis_server(extra: &[&str]) -> Server {
     let port = free_port();
     let dir = TempDir::new("redis");
     let mut cmd = Command::new("redis-server");
-    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir"])
-        .arg(&dir.0)
-        .args(extra);
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+    ])
+    .arg(&dir.0)
+    .args(extra);
     spawn(cmd, port, Some(dir))
 }
 
 /// Runs a python script from tests/py with arguments; returns (success, output).
 pub fn python(script: &str, args: &[String]) -> (bool, String) {
     let path = crate_dir().join("tests").join("py").join(script);
-    let out = Command::new("python3").arg(&path).args(args).current_dir(crate_dir().join("tests")).output().expect("run python3");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let out = Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .current_dir(crate_dir().join("tests"))
+        .output()
+        .expect("run python3");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 
@@ -145,8 +178,12 @@ pub struct Client {
 impl Client {
     pub fn connect(port: u16) -> Client {
         let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-        Client { r: BufReader::new(s.try_clone().expect("clone")), w: s }
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        Client {
+            r: BufReader::new(s.try_clone().expect("clone")),
+            w: s,
+        }
     }
 
     pub fn send_raw(&mut self, bytes: &[u8]) -> std::io::Result<()> {
@@ -167,7 +204,10 @@ impl Client {
     pub fn read(&mut self) -> std::io::Result<Resp> {
         let mut line = String::new();
         if self.r.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "closed"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "closed",
+            ));
         }
         let line = line.trim_end_matches("\r\n").to_string();
         let (t, rest) = line.split_at(1);
@@ -207,7 +247,10 @@ impl Client {
 pub fn info_field(c: &mut Client, section: &str, field: &str) -> String {
     let text = c.cmd(&["INFO", section]).as_text();
     text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+        .find_map(|l| {
+            l.strip_prefix(&format!("{field}:"))
+                .map(|v| v.trim().to_string())
+        })
         .unwrap_or_else(|| panic!("no {field} in INFO {section}"))
 }
 
