@@ -111,7 +111,7 @@ fn main() {
     let dr_new = new_conns(&mut h, 6379);
     let maglev_new = new_conns(&mut h, 6382);
     eprintln!(
-        "detail: foreign_tcp_pass_ns={foreign:.1} (service lookup miss + NAT reply lookup miss)"
+        "detail: foreign_tcp_pass_ns={foreign:.1} (connection, service and NAT-reply lookups all missing)"
     );
     println!(
         "dataplane: floor_ns={pass:.1} dr_hit_ns={dr_hit:.1} tun_hit_ns={tun_hit:.1} \
