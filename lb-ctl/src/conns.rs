@@ -6,6 +6,8 @@ use crate::clock::monotonic_ns;
 use crate::error::Result;
 use crate::maps::Maps;
 use crate::services::Protocol;
+use aya::maps::MapData;
+use aya::Pod;
 use lb_common::{
     net_to_ip, net_to_port, ConnState, FlowKey, RealConnCounts, Timeouts, REAL_F_IN_USE,
 };
@@ -115,9 +117,8 @@ pub fn sweep(maps: &mut Maps) -> Result<Sweep> {
 
 /// A NAT reply entry lives as long as its client connection does.
 fn sweep_nat(maps: &mut Maps) -> Result<usize> {
-    let mut dead = Vec::new();
-    for item in maps.nat_replies.iter() {
-        let (key, reply) = item?;
+    let conns = &maps.conns;
+    Ok(remove_where(&mut maps.nat_replies, |key, reply| {
         let client_flow = FlowKey {
             saddr: key.daddr,
             daddr: reply.vip,
@@ -126,14 +127,8 @@ fn sweep_nat(maps: &mut Maps) -> Result<usize> {
             proto: key.proto,
             _pad: [0; 3],
         };
-        if maps.conns.get(&client_flow, 0).is_err() {
-            dead.push(key);
-        }
-    }
-    for key in &dead {
-        let _ = maps.nat_replies.remove(key);
-    }
-    Ok(dead.len())
+        conns.get(&client_flow, 0).is_err()
+    }))
 }
 
 fn sweep_persist(maps: &mut Maps, now: u64) -> Result<usize> {
@@ -142,18 +137,10 @@ fn sweep_persist(maps: &mut Maps, now: u64) -> Result<usize> {
         let (_, info) = item?;
         timeouts.insert(info.id, info.persist_timeout_s as u64 * 1_000_000_000);
     }
-    let mut dead = Vec::new();
-    for item in maps.persist.iter() {
-        let (key, entry) = item?;
+    Ok(remove_where(&mut maps.persist, |key, entry| {
         let timeout = timeouts.get(&key.service_id).copied().unwrap_or(0);
-        if now.saturating_sub(entry.last_seen_ns) > timeout {
-            dead.push(key);
-        }
-    }
-    for key in &dead {
-        let _ = maps.persist.remove(key);
-    }
-    Ok(dead.len())
+        now.saturating_sub(entry.last_seen_ns) > timeout
+    }))
 }
 
 fn in_use_reals(maps: &Maps) -> Result<Vec<u32>> {
@@ -170,37 +157,28 @@ fn in_use_reals(maps: &Maps) -> Result<Vec<u32>> {
 /// the given real servers, so that their slots can be reused without old
 /// flows landing on a new server. Returns how many connections went.
 pub fn purge_reals(maps: &mut Maps, real_ids: &[u32]) -> Result<usize> {
-    let conns: Vec<FlowKey> = maps
-        .conns
+    let conns = remove_where(&mut maps.conns, |_, e| real_ids.contains(&e.real_id));
+    remove_where(&mut maps.nat_replies, |_, r| real_ids.contains(&r.real_id));
+    remove_where(&mut maps.persist, |_, p| real_ids.contains(&p.real_id));
+    Ok(conns)
+}
+
+/// Removes the entries of `map` for which `dead` holds; returns how many.
+/// Entries gone meanwhile (LRU eviction, a racing sweep) are fine.
+fn remove_where<K: Pod, V: Pod>(
+    map: &mut aya::maps::HashMap<MapData, K, V>,
+    dead: impl Fn(&K, &V) -> bool,
+) -> usize {
+    let keys: Vec<K> = map
         .iter()
         .filter_map(|item| item.ok())
-        .filter(|(_, e)| real_ids.contains(&e.real_id))
+        .filter(|(k, v)| dead(k, v))
         .map(|(k, _)| k)
         .collect();
-    for key in &conns {
-        let _ = maps.conns.remove(key);
+    for key in &keys {
+        let _ = map.remove(key);
     }
-    let replies: Vec<FlowKey> = maps
-        .nat_replies
-        .iter()
-        .filter_map(|item| item.ok())
-        .filter(|(_, r)| real_ids.contains(&r.real_id))
-        .map(|(k, _)| k)
-        .collect();
-    for key in &replies {
-        let _ = maps.nat_replies.remove(key);
-    }
-    let templates: Vec<_> = maps
-        .persist
-        .iter()
-        .filter_map(|item| item.ok())
-        .filter(|(_, p)| real_ids.contains(&p.real_id))
-        .map(|(k, _)| k)
-        .collect();
-    for key in &templates {
-        let _ = maps.persist.remove(key);
-    }
-    Ok(conns.len())
+    keys.len()
 }
 
 /// `ipvsadm --set tcp tcpfin udp`: 0 leaves a value unchanged.

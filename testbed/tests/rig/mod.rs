@@ -176,15 +176,21 @@ impl Rig {
         rig
     }
 
-    /// `ipvsadm -a`, with the next hop resolved inside lb1.
-    pub fn add_real(&mut self, role: Role, weight: u32) {
-        let spec = RealSpec {
+    /// `role` as a real server of the rig's service; the next hop is
+    /// resolved from the kernel's tables.
+    fn real_spec(&self, role: Role, weight: u32) -> RealSpec {
+        RealSpec {
             addr: role.ip(),
             port: self.service.port,
             weight,
             forward: self.forward,
             egress: None,
-        };
+        }
+    }
+
+    /// `ipvsadm -a`, with the next hop resolved inside lb1.
+    pub fn add_real(&mut self, role: Role, weight: u32) {
+        let spec = self.real_spec(role, weight);
         let (maps, service) = (&mut self.balancer.maps, &self.service);
         self.topo
             .node(Role::Lb1)
@@ -195,13 +201,7 @@ impl Rig {
 
     /// `ipvsadm -e -w`: 0 drains.
     pub fn set_weight(&mut self, role: Role, weight: u32) {
-        let spec = RealSpec {
-            addr: role.ip(),
-            port: self.service.port,
-            weight,
-            forward: self.forward,
-            egress: None,
-        };
+        let spec = self.real_spec(role, weight);
         services::edit_real(&mut self.balancer.maps, &self.service, &spec)
             .expect("edit a real server");
     }
