@@ -259,7 +259,34 @@ fn list_text(inv: &Invocation, ctx: &mut Context) -> Result<String, LbError> {
     for row in &rows {
         text += &format::service_block(row, &inv.format);
     }
+    if !(inv.format.stats || inv.format.rate) {
+        text += &health_notes(&ctx.pin_dir);
+    }
     Ok(text)
+}
+
+/// lbd's health verdicts for this instance, when lbd runs it, as `#`
+/// lines after the table: ipvsadm's columns stay as they are for scripts,
+/// and `-R` skips comments.
+fn health_notes(pin_dir: &std::path::Path) -> String {
+    use crate::lbd::health_file;
+    let Some(instance) = pin_dir.file_name().and_then(|n| n.to_str()) else {
+        return String::new();
+    };
+    health_file::read(&health_file::path(instance))
+        .iter()
+        .map(|(k, (up, reason))| {
+            format!(
+                "# health {} {}:{} -> {}:{} {} {reason}\n",
+                k.service.proto.name(),
+                k.service.vip,
+                k.service.port,
+                k.ip,
+                k.port,
+                if *up { "UP" } else { "DOWN" }
+            )
+        })
+        .collect()
 }
 
 fn save(inv: &Invocation, ctx: &mut Context, out: &mut dyn Write) -> CliResult<()> {
@@ -358,6 +385,38 @@ mod tests {
         assert_eq!(
             (r.conns, r.packets_in, r.bytes_in, r.packets_out),
             (10, 100, 2000, 2)
+        );
+    }
+}
+
+#[cfg(test)]
+mod health_tests {
+    use super::health_notes;
+    use crate::lbd::{health::RealKey, health_file};
+    use crate::services::{Protocol, ServiceAddr};
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn lbd_health_shows_as_comment_lines() {
+        let instance = format!("lbctl-health-test-{}", std::process::id());
+        let pin_dir = std::path::Path::new("/sys/fs/bpf").join(&instance);
+        assert_eq!(health_notes(&pin_dir), "", "no lbd, no notes");
+        let mut verdicts = health_file::Verdicts::new();
+        let service = ServiceAddr::new(Ipv4Addr::new(198, 18, 0, 100), 6379, Protocol::Tcp);
+        let key = RealKey {
+            service,
+            ip: Ipv4Addr::new(198, 18, 0, 22),
+            port: 6379,
+        };
+        verdicts.insert(key, (false, "redis_ping failed 1 time(s) in a row".into()));
+        let path = health_file::path(&instance);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        health_file::write(&path, &verdicts).unwrap();
+        let notes = health_notes(&pin_dir);
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(
+            notes,
+            "# health TCP 198.18.0.100:6379 -> 198.18.0.22:6379 DOWN redis_ping failed 1 time(s) in a row\n"
         );
     }
 }
