@@ -310,25 +310,19 @@ impl SkipList {
     /// The first node for which `past_min` holds (nodes are ordered, so the
     /// predicate is monotone), searched in O(log n).
     pub fn first_where(&self, past_min: impl Fn(f64, &[u8]) -> bool) -> Option<NodeId> {
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let f = self.fwd(x, i);
-                if f == NIL {
-                    break;
-                }
-                let n = &self.nodes[f as usize];
-                if past_min(n.score, &n.member) {
-                    break;
-                }
-                x = f;
-            }
-        }
-        self.next(x)
+        self.next(self.last_before(past_min))
     }
 
     /// The last node for which `below_max` holds (monotone, true then false).
     pub fn last_where(&self, below_max: impl Fn(f64, &[u8]) -> bool) -> Option<NodeId> {
+        let x = self.last_before(|score, member| !below_max(score, member));
+        (x != HEAD).then_some(x)
+    }
+
+    /// The last node before the first one for which `stop` holds (`stop` is
+    /// monotone: false then true), or HEAD when there is none: one O(log n)
+    /// descent that both range searches share.
+    fn last_before(&self, stop: impl Fn(f64, &[u8]) -> bool) -> NodeId {
         let mut x = HEAD;
         for i in (0..self.level).rev() {
             loop {
@@ -337,13 +331,13 @@ impl SkipList {
                     break;
                 }
                 let n = &self.nodes[f as usize];
-                if !below_max(n.score, &n.member) {
+                if stop(n.score, &n.member) {
                     break;
                 }
                 x = f;
             }
         }
-        (x != HEAD).then_some(x)
+        x
     }
 
     /// 0-based rank of a node handle.
