@@ -150,15 +150,25 @@ pub fn parse_scan(
     Ok(o)
 }
 
-/// The positions one HSCAN/SSCAN/ZSCAN call covers, and the next cursor.
+/// The positions one SCAN/HSCAN/SSCAN/ZSCAN call covers, and the next cursor.
+///
+/// Cursors count down: cursor `c` means "positions below `c` are still to
+/// visit", and 0 starts at the end. Removing an entry (swap_remove or
+/// shift_remove) only moves other entries to lower positions, and inserting
+/// appends, so an entry present for the whole scan stays below the cursor
+/// until it is returned: none is missed, which is Redis' SCAN guarantee.
 /// Small encodings (listpack, intset) are returned whole, as Redis does.
 pub fn scan_window(o: &ScanOpts, len: usize, whole: bool) -> (std::ops::Range<usize>, usize) {
-    let (from, to) = if whole {
-        (0, len)
+    if whole {
+        return (0..len, 0);
+    }
+    let top = if o.cursor == 0 {
+        len
     } else {
-        (o.cursor.min(len), o.cursor.saturating_add(o.count).min(len))
+        o.cursor.min(len)
     };
-    (from..to, if to >= len { 0 } else { to })
+    let bottom = top.saturating_sub(o.count);
+    (bottom..top, bottom)
 }
 
 /// Writes `[next-cursor, [items...]]`.
@@ -171,11 +181,12 @@ pub fn reply_scan(ctx: &mut Ctx, next: usize, items: &[Sds]) {
 pub fn scan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let o = parse_scan(argv, 1, true)?;
     let d = &ctx.store.dbs[ctx.client.db];
-    let len = d.keys.len();
-    let end = (o.cursor.saturating_add(o.count)).min(len);
+    let (window, next) = scan_window(&o, d.keys.len(), false);
     let mut out = Vec::new();
-    for i in o.cursor.min(len)..end {
-        let (k, e) = d.keys.get_index(i).expect("in range");
+    for i in window {
+        let Some((k, e)) = d.keys.get_index(i) else {
+            break;
+        };
         if o.pattern.as_ref().is_some_and(|p| !glob_match(p, k, false)) {
             continue;
         }
@@ -187,7 +198,6 @@ pub fn scan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         }
         out.push(k.clone());
     }
-    let next = if end >= len { 0 } else { end };
     reply_scan(ctx, next, &out);
     Ok(())
 }
