@@ -4,7 +4,11 @@
 //!
 //! stdout gets exactly one line:
 //! `kv: set_ratio=.. get_ratio=.. set_p16_ratio=.. get_p16_ratio=.. lrange100_ratio=.. mem_ratio=..`
-//! The full table goes to stderr.
+//! The full table goes to stderr, with each server's CPU time per request.
+//!
+//! On a machine with two or more CPUs both servers run on CPU 1 and
+//! redis-benchmark on CPU 0, the same for both, so that neither server's
+//! figure depends on where the scheduler happened to put it.
 
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
@@ -39,12 +43,49 @@ impl Drop for Proc {
     }
 }
 
+/// `taskset -c <cpu>` in front of a command when the machine has a spare CPU.
+fn pinned(program: &Path, cpu: usize) -> Command {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let has_taskset = Path::new("/usr/bin/taskset").exists();
+    if cpus >= 2 && has_taskset {
+        let mut cmd = Command::new("taskset");
+        cmd.arg("-c").arg(cpu.to_string()).arg(program);
+        cmd
+    } else {
+        Command::new(program)
+    }
+}
+
+const SERVER_CPU: usize = 1;
+const CLIENT_CPU: usize = 0;
+
+/// CPU time (user + system) a process has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let field = |i: usize| -> u64 { fields.get(i).and_then(|v| v.parse().ok()).unwrap_or(0) };
+    // utime and stime are fields 14 and 15 of stat(5), 12 and 13 after the name.
+    Ok(field(11) + field(12))
+}
+
+fn ticks_per_second() -> f64 {
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    if hz > 0 {
+        hz as f64
+    } else {
+        100.0
+    }
+}
+
 fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 fn start(program: &Path, args: &[String], port: u16) -> Result<Proc> {
-    let child = Command::new(program)
+    let child = pinned(program, SERVER_CPU)
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -76,7 +117,7 @@ fn cli(port: u16, args: &[&str]) -> Result<String> {
 
 /// Requests per second for each test, from redis-benchmark's CSV output.
 fn benchmark(port: u16, pipeline: u32, requests: u32) -> Result<BTreeMap<String, f64>> {
-    let out = Command::new("redis-benchmark")
+    let out = pinned(Path::new("redis-benchmark"), CLIENT_CPU)
         .args([
             "-p",
             &port.to_string(),
@@ -180,7 +221,7 @@ pub fn run(root: &Path) -> Result<()> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let _redis = start(Path::new("redis-server"), &redis_args, redis_port)?;
+    let redis = start(Path::new("redis-server"), &redis_args, redis_port)?;
     let kv_port = free_port()?;
     let kv_args: Vec<String> = [
         "--port",
@@ -193,10 +234,13 @@ pub fn run(root: &Path) -> Result<()> {
     .iter()
     .map(|s| s.to_string())
     .collect();
-    let _kv = start(&kv_bin, &kv_args, kv_port)?;
+    let kv = start(&kv_bin, &kv_args, kv_port)?;
+    let pids = [("redis", redis.0.id()), ("kv", kv.0.id())];
 
     // best[(server, pipeline)][test] = best ops/s over the rounds.
     let mut best: BTreeMap<(&str, u32), BTreeMap<String, f64>> = BTreeMap::new();
+    // cpu[(server, pipeline)] = (CPU ticks, requests) summed over the rounds.
+    let mut cpu: BTreeMap<(&str, u32), (u64, u64)> = BTreeMap::new();
     for round in 0..ROUNDS {
         for (pipeline, requests) in [(1u32, 100_000u32), (16, 1_000_000)] {
             // Alternate which server goes first, so neither always runs on a cooler machine.
@@ -206,7 +250,13 @@ pub fn run(root: &Path) -> Result<()> {
                 [("kv", kv_port), ("redis", redis_port)]
             };
             for (name, port) in order {
-                for (test, v) in benchmark(port, pipeline, requests)? {
+                let pid = pids.iter().find(|(n, _)| *n == name).map_or(0, |p| p.1);
+                let before = cpu_ticks(pid)?;
+                let results = benchmark(port, pipeline, requests)?;
+                let used = cpu.entry((name, pipeline)).or_default();
+                used.0 += cpu_ticks(pid)?.saturating_sub(before);
+                used.1 += requests as u64 * results.len() as u64;
+                for (test, v) in results {
                     let slot = best
                         .entry((name, pipeline))
                         .or_default()
@@ -246,6 +296,19 @@ pub fn run(root: &Path) -> Result<()> {
                 ratio(p, csv)
             );
         }
+    }
+    let hz = ticks_per_second();
+    for p in [1, 16] {
+        let per_request = |server: &str| -> f64 {
+            let (ticks, requests) = cpu.get(&(server, p)).copied().unwrap_or((0, 0));
+            ticks as f64 / hz * 1e6 / requests.max(1) as f64
+        };
+        eprintln!(
+            "| server CPU µs per request, all tests | {p} | {:.2} | {:.2} | {:.2} |",
+            per_request("redis"),
+            per_request("kv"),
+            per_request("kv") / per_request("redis").max(1e-9)
+        );
     }
     let mem_ratio = kv_mem as f64 / redis_mem as f64;
     eprintln!(
