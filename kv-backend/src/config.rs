@@ -87,7 +87,6 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         let passive = [
-            ("dir", "."),
             ("dbfilename", "dump.rdb"),
             ("appendonly", "no"),
             ("appendfsync", "everysec"),
@@ -179,6 +178,7 @@ const TYPED: &[&str] = &[
     "port",
     "bind",
     "databases",
+    "dir",
     "requirepass",
     "maxmemory",
     "maxmemory-policy",
@@ -199,6 +199,15 @@ const TYPED: &[&str] = &[
     "zset-max-ziplist-entries",
     "zset-max-ziplist-value",
 ];
+
+/// strerror's text, as Redis prints it: "No such file or directory".
+fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(cut) => text[..cut].to_string(),
+        None => text,
+    }
+}
 
 impl Config {
     pub fn names(&self) -> Vec<String> {
@@ -225,6 +234,10 @@ impl Config {
             "client-query-buffer-limit" => self.client_query_buffer_limit.to_string(),
             "hz" => self.hz.to_string(),
             "io-threads" => self.io_threads.to_string(),
+            // Redis reports the working directory, which `dir` changed at startup.
+            "dir" => std::env::current_dir()
+                .map(|d| d.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             "hash-max-listpack-entries" | "hash-max-ziplist-entries" => {
                 t.hash_max_listpack_entries.to_string()
             }
@@ -260,7 +273,9 @@ impl Config {
             }
             "io-threads" if startup => self.io_threads = (num(value)? as usize).clamp(1, 128),
             "port" | "bind" | "databases" | "io-threads" => return Err("can't set immutable config".into()),
-            "enable-debug-command" if !startup => return Err("can't set protected config".into()),
+            "enable-debug-command" | "dir" if !startup => return Err("can't set protected config".into()),
+            // As Redis: `dir` is where the server runs (and will keep its files).
+            "dir" => std::env::set_current_dir(value).map_err(|e| os_error_text(&e))?,
             "requirepass" => self.requirepass = if value.is_empty() { None } else { Some(value.into()) },
             "maxmemory" => self.maxmemory = parse_memory(value).ok_or_else(|| "argument must be a memory value".to_string())?,
             "maxmemory-policy" => {

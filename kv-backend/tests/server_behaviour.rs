@@ -339,3 +339,35 @@ fn bloom_filter_commands() {
     c.cmd(&["SET", "str", "v"]);
     assert!(matches!(c.cmd(&["BF.ADD", "str", "a"]), Resp::Error(e) if e.starts_with("WRONGTYPE")));
 }
+
+/// `dir` moves the server into that directory at startup, as Redis does;
+/// CONFIG GET shows the absolute path and a missing directory is fatal.
+#[test]
+fn dir_option_changes_the_working_directory() {
+    let dir = std::env::temp_dir().join(format!("kv-dir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create dir");
+    let kv = kv_server(&["--dir", &dir.to_string_lossy()]);
+    let mut c = Client::connect(kv.port);
+    let reply = c.cmd(&["CONFIG", "GET", "dir"]);
+    let canonical = dir.canonicalize().expect("canonical dir");
+    assert_eq!(
+        reply,
+        Resp::Array(Some(vec![
+            Resp::Bulk(Some(b"dir".to_vec())),
+            Resp::Bulk(Some(canonical.to_string_lossy().as_bytes().to_vec())),
+        ]))
+    );
+    drop(kv);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kv-server"))
+        .args(["--port", "0", "--dir", "/nonexistent/kv-dir"])
+        .output()
+        .expect("run kv-server");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("FATAL CONFIG FILE ERROR") && err.contains("No such file or directory"),
+        "{err}"
+    );
+}
