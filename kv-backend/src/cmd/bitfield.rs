@@ -228,7 +228,11 @@ fn compute_write(op: &FieldOp, old: i64) -> Option<Written> {
         OpKind::Set(v) => {
             // An unsigned field takes the value's 64-bit pattern: a negative
             // value counts as a huge positive one (it overflows upward).
-            let wanted = if f.signed { v as i128 } else { v as u64 as i128 };
+            let wanted = if f.signed {
+                v as i128
+            } else {
+                v as u64 as i128
+            };
             let new = f.fit(wanted, op.overflow)?;
             Some(Written {
                 reply: old,
@@ -369,7 +373,17 @@ mod tests {
         assert_eq!(FieldType::parse(b"i64"), Ok(t(true, 64)));
         assert_eq!(FieldType::parse(b"u63"), Ok(t(false, 63)));
         assert_eq!(FieldType::parse(b"u8\0junk"), Ok(t(false, 8)));
-        for bad in [&b"u64"[..], b"i65", b"i0", b"u", b"x8", b"", b"i08", b"I8", b"u-1"] {
+        for bad in [
+            &b"u64"[..],
+            b"i65",
+            b"i0",
+            b"u",
+            b"x8",
+            b"",
+            b"i08",
+            b"I8",
+            b"u-1",
+        ] {
             assert!(FieldType::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -383,8 +397,14 @@ mod tests {
         assert_eq!(i8t.fit(-300, Overflow::Sat), Some(-128));
         assert_eq!(i8t.fit(128, Overflow::Fail), None);
         let i64t = t(true, 64);
-        assert_eq!(i64t.fit(i64::MAX as i128 + 1, Overflow::Wrap), Some(i64::MIN));
-        assert_eq!(i64t.fit(i64::MIN as i128 - 1, Overflow::Sat), Some(i64::MIN));
+        assert_eq!(
+            i64t.fit(i64::MAX as i128 + 1, Overflow::Wrap),
+            Some(i64::MIN)
+        );
+        assert_eq!(
+            i64t.fit(i64::MIN as i128 - 1, Overflow::Sat),
+            Some(i64::MIN)
+        );
         let u63 = t(false, 63);
         assert_eq!(u63.fit(1i128 << 63, Overflow::Wrap), Some(0));
         assert_eq!(u63.fit(-1, Overflow::Sat), Some(0));
@@ -413,6 +433,19 @@ mod tests {
         assert_eq!(read_bits(&buf, 7, 5), 23);
         assert_eq!(read_bits(&buf, 20, 8), 0);
         assert_eq!(t(true, 5).decode(0b10111), -9);
+    }
+
+    #[test]
+    fn dirty_counts_each_changing_write() {
+        let mut h = Harness::new();
+        h.run("SET k x");
+        let before = h.store.stats.dirty;
+        // Two changes, one write of the same value, one refused.
+        h.run("BITFIELD k SET u8 0 1 SET u8 0 2 SET u8 0 2 OVERFLOW FAIL SET u8 0 999");
+        assert_eq!(h.store.stats.dirty - before, 2);
+        h.run("BITFIELD k OVERFLOW FAIL SET u8 64 999");
+        assert_eq!(h.store.stats.dirty - before, 2);
+        assert_eq!(h.run("STRLEN k"), ":9\r\n");
     }
 
     #[test]

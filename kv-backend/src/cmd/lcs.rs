@@ -154,7 +154,8 @@ pub fn lcs(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         return Err(err("ERR String too long for LCS"));
     }
     let cells = (a.len() as u64 + 1) * (b.len() as u64 + 1);
-    let alloc_failed = || err("ERR Insufficient memory, failed allocating transient memory for LCS");
+    let alloc_failed =
+        || err("ERR Insufficient memory, failed allocating transient memory for LCS");
     let bytes = cells.checked_mul(4).ok_or_else(alloc_failed)?;
     if bytes > ctx.store.config.proto_max_bulk_len as u64 {
         return Err(err(
@@ -163,7 +164,9 @@ pub fn lcs(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     let cells = usize::try_from(cells).map_err(|_| alloc_failed())?;
     let mut storage = Vec::new();
-    storage.try_reserve_exact(cells).map_err(|_| alloc_failed())?;
+    storage
+        .try_reserve_exact(cells)
+        .map_err(|_| alloc_failed())?;
     storage.resize(cells, 0u32);
     let table = Table::build(&a, &b, storage);
     let total = table.at(a.len(), b.len()) as i64;

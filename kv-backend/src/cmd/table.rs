@@ -1,10 +1,10 @@
 //! The command table: name, arity, flags and key positions (as COMMAND INFO
 //! reports them), the group for redis-cli's help, and the handler.
 
+use super::{bitfield, lcs};
 use super::{
     bitmap, bloom, generic, hash, list, pubsub, server, set, string, tx, zset, CmdResult, Ctx,
 };
-use super::{bitfield, lcs};
 use crate::frame::Reply;
 use crate::types::HashMap;
 use bytes::Bytes;
@@ -193,7 +193,16 @@ fn build() -> Vec<Command> {
         cmd!("bitpos", -3, R, 1, 1, 1, "bitmap", bitmap::bitpos),
         cmd!("bitop", -4, W, 2, -1, 1, "bitmap", bitmap::bitop),
         cmd!("bitfield", -2, W, 1, 1, 1, "bitmap", bitfield::bitfield),
-        cmd!("bitfield_ro", -2, RF, 1, 1, 1, "bitmap", bitfield::bitfield_ro),
+        cmd!(
+            "bitfield_ro",
+            -2,
+            RF,
+            1,
+            1,
+            1,
+            "bitmap",
+            bitfield::bitfield_ro
+        ),
         // lists
         cmd!("lpush", -3, WF, 1, 1, 1, "list", list::lpush),
         cmd!("rpush", -3, WF, 1, 1, 1, "list", list::rpush),
