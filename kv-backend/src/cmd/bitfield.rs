@@ -319,6 +319,13 @@ fn reply_reads(ctx: &mut Ctx, key: &[u8], ops: &[FieldOp]) -> CmdResult {
     Ok(())
 }
 
+/// Offsets are only bounded by proto-max-bulk-len, which can be configured
+/// far beyond what the machine can hold. Redis aborts on such an allocation;
+/// we refuse the command instead.
+fn no_memory() -> CmdError {
+    err("ERR Insufficient memory to grow the string for BITFIELD")
+}
+
 /// The key's string as a raw buffer of at least `min_len` bytes, created or
 /// zero-padded as needed (without signalling: the caller does, if the ops
 /// change anything). True if it was created or grown.
@@ -331,8 +338,11 @@ fn string_for_write<'s>(
 ) -> Result<(&'s mut Sds, bool), CmdError> {
     let min_len = usize::try_from(min_len).map_err(|_| err(BAD_OFFSET))?;
     if store.lookup(db, key, now, Access::Write).is_none() {
+        let mut zeros = Sds::new();
+        zeros.try_reserve_exact(min_len).map_err(|_| no_memory())?;
+        zeros.resize(min_len, 0);
         let lru = store.fresh_lru(now);
-        let val = Value::Raw(Sds::from_elem(0, min_len));
+        let val = Value::Raw(zeros);
         store.dbs[db].insert(Sds::from_slice(key), Entry { val, lru });
         let e = store.dbs[db].keys.get_mut(key).expect("just inserted");
         let Value::Raw(buf) = &mut e.val else {
@@ -354,6 +364,8 @@ fn string_for_write<'s>(
     };
     let grown = buf.len() < min_len;
     if grown {
+        buf.try_reserve_exact(min_len - buf.len())
+            .map_err(|_| no_memory())?;
         buf.resize(min_len, 0);
     }
     Ok((buf, grown))
@@ -446,6 +458,18 @@ mod tests {
         h.run("BITFIELD k OVERFLOW FAIL SET u8 64 999");
         assert_eq!(h.store.stats.dirty - before, 2);
         assert_eq!(h.run("STRLEN k"), ":9\r\n");
+    }
+
+    #[test]
+    fn impossible_growth_is_refused_not_fatal() {
+        let mut h = Harness::new();
+        h.run("CONFIG SET proto-max-bulk-len 9223372036854775807");
+        let huge = "BITFIELD k SET u8 9223372036854775000 1";
+        assert!(h.run(huge).starts_with("-ERR Insufficient memory"));
+        assert_eq!(h.run("EXISTS k"), ":0\r\n");
+        h.run("SET k v");
+        assert!(h.run(huge).starts_with("-ERR Insufficient memory"));
+        assert_eq!(h.run("GET k"), "$1\r\nv\r\n");
     }
 
     #[test]
