@@ -233,7 +233,15 @@ fn compute_write(op: &FieldOp, old: i64) -> Option<Written> {
             } else {
                 v as u64 as i128
             };
-            let new = f.fit(wanted, op.overflow)?;
+            // Redis tests for upward overflow first, with `max - v` in 64
+            // bits; for a signed field narrower than 64 bits and a v so far
+            // below the minimum that this wraps, it saturates at the MAXIMUM.
+            let wraps_high = f.signed && f.bits < 64 && (f.max() as i64).checked_sub(v).is_none();
+            let new = if wraps_high && op.overflow == Overflow::Sat {
+                f.max() as i64
+            } else {
+                f.fit(wanted, op.overflow)?
+            };
             Some(Written {
                 reply: old,
                 old,
@@ -295,8 +303,10 @@ fn bitfield_generic(ctx: &mut Ctx, argv: &[Bytes], read_only_cmd: bool) -> CmdRe
             None => ctx.out.null(),
         }
     }
-    // Like Redis, a BITFIELD whose writes changed nothing (all equal or all
-    // refused) is not a modification, even if it created or padded the key.
+    // As in Redis, a write counts as a change if it altered bits or the
+    // string was created or padded; refused (FAIL) writes never count, so a
+    // BITFIELD whose writes were all refused modifies nothing, even if it
+    // created or padded the key.
     if changes > 0 {
         ctx.modified(key);
         ctx.store.stats.dirty += changes - 1;
@@ -306,9 +316,11 @@ fn bitfield_generic(ctx: &mut Ctx, argv: &[Bytes], read_only_cmd: bool) -> CmdRe
 
 /// Only GETs: a read lookup, and a missing key reads as zeros.
 fn reply_reads(ctx: &mut Ctx, key: &[u8], ops: &[FieldOp]) -> CmdResult {
-    let value = match ctx.lookup(key, Access::Read) {
+    let (db, now) = (ctx.client.db, ctx.now);
+    // Borrow the value in place (an int value is rendered as its digits).
+    let value = match ctx.store.lookup(db, key, now, Access::Read) {
         None => None,
-        Some(e) => Some(e.val.string_bytes().ok_or_else(wrongtype)?.into_owned()),
+        Some(e) => Some(e.val.string_bytes().ok_or_else(wrongtype)?),
     };
     let buf = value.as_deref().unwrap_or_default();
     ctx.out.array(ops.len());
@@ -435,6 +447,26 @@ mod tests {
             overflow: Overflow::Sat,
         };
         assert_eq!(compute_write(&op, 0).map(|w| w.new), Some(255));
+    }
+
+    #[test]
+    fn signed_set_far_below_the_minimum_saturates_high_as_redis() {
+        let set = |v: i64, bits: u32, overflow: Overflow| {
+            let op = FieldOp {
+                kind: OpKind::Set(v),
+                field: t(true, bits),
+                offset: 0,
+                overflow,
+            };
+            compute_write(&op, 0).map(|w| w.new)
+        };
+        assert_eq!(set(i64::MIN, 15, Overflow::Sat), Some(16383));
+        // 16383 - v first fits in 64 bits at v = i64::MIN + 16384.
+        assert_eq!(set(i64::MIN + 16384, 15, Overflow::Sat), Some(-16384));
+        assert_eq!(set(i64::MIN + 16383, 15, Overflow::Sat), Some(16383));
+        assert_eq!(set(i64::MIN, 15, Overflow::Wrap), Some(0));
+        assert_eq!(set(i64::MIN, 15, Overflow::Fail), None);
+        assert_eq!(set(i64::MIN, 64, Overflow::Sat), Some(i64::MIN));
     }
 
     #[test]
