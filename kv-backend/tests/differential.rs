@@ -24,6 +24,16 @@ fn strings_match_redis() {
 }
 
 #[test]
+fn bitfield_matches_redis() {
+    run_cases(&["bitfield.txt"]);
+}
+
+#[test]
+fn lcs_matches_redis() {
+    run_cases(&["lcs.txt"]);
+}
+
+#[test]
 fn keyspace_and_expiry_match_redis() {
     run_cases(&["keys.txt"]);
 }

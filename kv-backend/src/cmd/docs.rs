@@ -24,6 +24,7 @@ const SYNTAX: &[(&str, &str, &str)] = &[
     ("strlen", "key", "Get the length of the value stored in a key"),
     ("getrange", "key start end", "Get a substring of the string stored at a key"),
     ("setrange", "key offset value", "Overwrite part of a string at key starting at the specified offset"),
+    ("lcs", "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]", "Find longest common substring"),
     ("incr", "key", "Increment the integer value of a key by one"),
     ("decr", "key", "Decrement the integer value of a key by one"),
     ("incrby", "key increment", "Increment the integer value of a key by the given amount"),
@@ -34,6 +35,8 @@ const SYNTAX: &[(&str, &str, &str)] = &[
     ("bitcount", "key [start end [BYTE|BIT]]", "Count set bits in a string"),
     ("bitpos", "key bit [start [end [BYTE|BIT]]]", "Find first bit set or clear in a string"),
     ("bitop", "operation destkey key...", "Perform bitwise operations between strings"),
+    ("bitfield", "key [GET encoding offset|[OVERFLOW WRAP|SAT|FAIL] SET encoding offset value|INCRBY encoding offset increment]...", "Perform arbitrary bitfield integer operations on strings"),
+    ("bitfield_ro", "key [GET encoding offset]...", "Perform arbitrary bitfield integer operations on strings. Read-only variant of BITFIELD"),
     ("del", "key...", "Delete a key"),
     ("unlink", "key...", "Delete a key asynchronously in another thread"),
     ("exists", "key...", "Determine if a key exists"),
@@ -451,6 +454,12 @@ mod tests {
         assert_eq!(
             hint(&parse_seq("[key value]..."), " "),
             "[key value [key value ...]]"
+        );
+        let lcs = SYNTAX.iter().find(|e| e.0 == "lcs").unwrap().1;
+        assert_eq!(hint(&parse_seq(lcs), " "), lcs);
+        assert_eq!(
+            hint(&parse_seq("key [GET encoding offset]..."), " "),
+            "key [GET encoding offset [GET encoding offset ...]]"
         );
         for (name, syntax, _) in SYNTAX {
             let mut r = Reply::new(false);

@@ -1,11 +1,13 @@
 //! Command table and dispatch: lookup, arity, AUTH, pub/sub context, MULTI
 //! queueing, OOM checks, then the command itself. One file per command family.
 
+pub mod bitfield;
 pub mod bitmap;
 pub mod bloom;
 pub mod docs;
 pub mod generic;
 pub mod hash;
+pub mod lcs;
 pub mod list;
 pub mod pubsub;
 pub mod server;

@@ -1,6 +1,7 @@
 //! The command table: name, arity, flags and key positions (as COMMAND INFO
 //! reports them), the group for redis-cli's help, and the handler.
 
+use super::{bitfield, lcs};
 use super::{
     bitmap, bloom, generic, hash, list, pubsub, server, set, string, tx, zset, CmdResult, Ctx,
 };
@@ -179,6 +180,7 @@ fn build() -> Vec<Command> {
         cmd!("getrange", 4, R, 1, 1, 1, "string", string::getrange),
         cmd!("substr", 4, R, 1, 1, 1, "string", string::getrange),
         cmd!("setrange", 4, W, 1, 1, 1, "string", string::setrange),
+        cmd!("lcs", -3, R, 1, 2, 1, "string", lcs::lcs),
         cmd!("incr", 2, WF, 1, 1, 1, "string", string::incr),
         cmd!("decr", 2, WF, 1, 1, 1, "string", string::decr),
         cmd!("incrby", 3, WF, 1, 1, 1, "string", string::incrby),
@@ -190,6 +192,17 @@ fn build() -> Vec<Command> {
         cmd!("bitcount", -2, R, 1, 1, 1, "bitmap", bitmap::bitcount),
         cmd!("bitpos", -3, R, 1, 1, 1, "bitmap", bitmap::bitpos),
         cmd!("bitop", -4, W, 2, -1, 1, "bitmap", bitmap::bitop),
+        cmd!("bitfield", -2, W, 1, 1, 1, "bitmap", bitfield::bitfield),
+        cmd!(
+            "bitfield_ro",
+            -2,
+            RF,
+            1,
+            1,
+            1,
+            "bitmap",
+            bitfield::bitfield_ro
+        ),
         // lists
         cmd!("lpush", -3, WF, 1, 1, 1, "list", list::lpush),
         cmd!("rpush", -3, WF, 1, 1, 1, "list", list::rpush),

@@ -204,6 +204,31 @@ SCENARIOS = [blocked_client_hangs_up, full_scans, quit_closes, blpop_wakeup, blo
              pubsub, resp3_push, watch_other_client, client_kill]
 
 
+def keyspace_stats_of_bitfield_and_lcs(port):
+    """BITFIELD with only GETs (and BITFIELD_RO) looks its key up as a read,
+    counted in keyspace_hits/misses; with a SET or INCRBY it does not. LCS
+    reads both keys before it checks its options."""
+    c = conn(port)
+    cmd(c, "FLUSHALL")
+    cmd(c, "SET", "k", "abc")
+    cmd(c, "LPUSH", "l", "x")
+    cmd(c, "CONFIG", "RESETSTAT")
+    out = []
+    for args in (["BITFIELD", "nokey", "GET", "u8", "0"], ["BITFIELD", "k", "GET", "u8", "0"],
+                 ["BITFIELD", "k", "SET", "u8", "0", "1"], ["BITFIELD", "new", "INCRBY", "u8", "0", "1"],
+                 ["BITFIELD_RO", "k", "GET", "u8", "0"], ["BITFIELD", "k"], ["BITFIELD", "k", "GET", "u64", "0"],
+                 ["BITFIELD_RO", "k", "SET", "u8", "0", "1"], ["BITFIELD", "l", "GET", "u8", "0"],
+                 ["LCS", "k", "nokey"], ["LCS", "k", "l"], ["LCS", "k", "k", "FOO"]):
+        reply = cmd(c, *args)
+        stats = cmd(c, "INFO", "stats").decode()
+        counts = [line for line in stats.split("\r\n") if line.startswith("keyspace_")]
+        out.append((args, reply, counts))
+    return out
+
+
+SCENARIOS.append(keyspace_stats_of_bitfield_and_lcs)
+
+
 def main():
     rport, kport = int(sys.argv[1]), int(sys.argv[2])
     bad = 0
