@@ -3,10 +3,13 @@
 
 pub mod bitmap;
 pub mod bloom;
+pub mod command;
 pub mod docs;
 pub mod generic;
 pub mod hash;
+pub mod keys;
 pub mod list;
+pub mod meta;
 pub mod pubsub;
 pub mod server;
 pub mod set;

@@ -4,7 +4,6 @@
 use super::{
     bitmap, bloom, generic, hash, list, pubsub, server, set, string, tx, zset, CmdResult, Ctx,
 };
-use crate::frame::Reply;
 use crate::types::HashMap;
 use bytes::Bytes;
 use std::sync::OnceLock;
@@ -120,7 +119,7 @@ fn build() -> Vec<Command> {
             0,
             0,
             "server",
-            server::command
+            super::command::command
         ),
         cmd!("time", 1, C, 0, 0, 0, "server", server::time),
         cmd!("lastsave", 1, C, 0, 0, 0, "server", server::lastsave),
@@ -579,51 +578,48 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     t.by_name.get(lower).map(|&i| &t.cmds[i])
 }
 
-/// Argument positions of the keys in `argv` (argv[0] = command name).
-pub fn key_positions(c: &Command, argv: &[Bytes]) -> Vec<usize> {
-    if c.first_key == 0 {
-        return Vec::new();
-    }
-    let n = argv.len() as i32;
-    let last = if c.last_key < 0 {
-        n + c.last_key
-    } else {
-        c.last_key
-    };
-    let mut out = Vec::new();
-    let mut i = c.first_key;
-    while i <= last && i < n {
-        out.push(i as usize);
-        i += c.step.max(1);
-    }
-    out
-}
-
-/// One COMMAND INFO entry, in Redis 7.0's 10-field shape.
-pub fn write_info(out: &mut Reply, c: &Command) {
-    out.array(10);
-    out.bulk(c.name.as_bytes());
-    out.int(c.arity as i64);
-    let flags: Vec<&str> = FLAG_NAMES
+/// Names of the dispatch flags set in `flags`, in COMMAND INFO's order.
+pub fn flag_names(flags: u32) -> impl Iterator<Item = &'static str> {
+    FLAG_NAMES
         .iter()
-        .filter(|(f, _)| c.flags & f != 0)
+        .filter(move |(f, _)| flags & f != 0)
         .map(|(_, n)| *n)
-        .collect();
-    out.set(flags.len());
-    for f in flags {
-        out.simple(f);
-    }
-    out.int(c.first_key as i64);
-    out.int(c.last_key as i64);
-    out.int(c.step as i64);
-    out.set(1);
-    out.simple(&format!("@{}", c.group));
-    out.set(0);
-    out.array(0);
-    out.array(0);
 }
 
-/// One COMMAND DOCS entry: enough for redis-cli's help and hints.
-pub fn write_docs(out: &mut Reply, c: &Command) {
-    super::docs::write_docs(out, c.name, c.group);
-}
+/// Subcommands of container commands (CLIENT, CONFIG, ...) that kv-server's
+/// handlers implement, as `container|subcommand`. COMMAND LIST/INFO/DOCS
+/// report exactly these; add a line when a handler learns a subcommand.
+pub const SUBCOMMANDS: &[&str] = &[
+    "client|getname",
+    "client|help",
+    "client|id",
+    "client|info",
+    "client|kill",
+    "client|list",
+    "client|no-evict",
+    "client|setname",
+    "command|count",
+    "command|docs",
+    "command|getkeys",
+    "command|getkeysandflags",
+    "command|help",
+    "command|info",
+    "command|list",
+    "config|get",
+    "config|help",
+    "config|resetstat",
+    "config|rewrite",
+    "config|set",
+    "memory|usage",
+    "object|encoding",
+    "object|freq",
+    "object|help",
+    "object|idletime",
+    "object|refcount",
+    "pubsub|channels",
+    "pubsub|help",
+    "pubsub|numpat",
+    "pubsub|numsub",
+    "pubsub|shardchannels",
+    "pubsub|shardnumsub",
+];

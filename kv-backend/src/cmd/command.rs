@@ -1,0 +1,436 @@
+//! COMMAND and its subcommands (COUNT, LIST, INFO, DOCS, GETKEYS,
+//! GETKEYSANDFLAGS, HELP). Everything reported comes from redis-server's own
+//! metadata (see `meta`), narrowed to what kv-server's dispatch table holds:
+//! a client must see exactly the commands it can run, described exactly as
+//! Redis describes them.
+
+use super::meta::{self, CommandMeta};
+use super::{err, keys, table, CmdError, CmdResult, Ctx, SYNTAX};
+use crate::frame::Reply;
+use crate::util::glob_match;
+use bytes::Bytes;
+
+const HELP: &[&str] = &[
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// Redis 7.0's ACL categories: FILTERBY ACLCAT with any other name lists
+/// nothing.
+const ACL_CATEGORIES: &[&str] = &[
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
+];
+
+/// A command or subcommand kv-server implements, as COMMAND reports it.
+#[derive(Clone, Copy)]
+pub enum Described {
+    /// Described by redis-server's metadata.
+    Redis(CommandMeta<'static>),
+    /// Not a Redis command (the bf.* module commands): described by the
+    /// dispatch table.
+    Local(&'static table::Command),
+}
+
+impl Described {
+    fn name(&self) -> &'static str {
+        match self {
+            Described::Redis(m) => m.name(),
+            Described::Local(c) => c.name,
+        }
+    }
+
+    fn write_info(&self, out: &mut Reply) {
+        match self {
+            Described::Redis(m) => m.write_info(out, &is_implemented_subcommand),
+            Described::Local(c) => write_local_info(out, c),
+        }
+    }
+
+    /// Writes the name, then the docs map.
+    fn write_docs(&self, out: &mut Reply) {
+        match self {
+            Described::Redis(m) => {
+                out.bulk(m.name().as_bytes());
+                m.write_docs(out, &is_implemented_subcommand)
+            }
+            Described::Local(c) => super::docs::write_docs(out, c.name, c.group),
+        }
+    }
+
+    /// The implemented subcommands, in Redis' order.
+    fn subcommands(&self) -> Vec<CommandMeta<'static>> {
+        match self {
+            Described::Redis(m) => m
+                .subcommand_names()
+                .filter(|n| is_implemented_subcommand(n))
+                .filter_map(|n| m.subcommand(n))
+                .collect(),
+            Described::Local(_) => Vec::new(),
+        }
+    }
+}
+
+fn is_implemented_subcommand(full_name: &str) -> bool {
+    table::SUBCOMMANDS.contains(&full_name)
+}
+
+/// A top-level command from the dispatch table, with its description.
+pub fn describe(c: &'static table::Command) -> Described {
+    match meta::lookup(c.name) {
+        Some(m) => Described::Redis(m),
+        None => Described::Local(c),
+    }
+}
+
+/// A command by the name COMMAND INFO/DOCS accept: `get` or `client|getname`
+/// (any case). None for anything kv-server does not implement.
+fn describe_by_name(name: &[u8]) -> Option<Described> {
+    let name = String::from_utf8_lossy(name).to_ascii_lowercase();
+    let mut parts = name.split('|');
+    let base = table::lookup(parts.next()?.as_bytes())?;
+    match (parts.next(), parts.next()) {
+        (None, _) => Some(describe(base)),
+        (Some(sub), None) => resolve_subcommand(describe(base), sub),
+        _ => None,
+    }
+}
+
+fn resolve_subcommand(base: Described, sub: &str) -> Option<Described> {
+    let Described::Redis(m) = base else {
+        return None;
+    };
+    let full = format!("{}|{}", m.name(), sub.to_ascii_lowercase());
+    if !is_implemented_subcommand(&full) {
+        return None;
+    }
+    m.subcommand(&full).map(Described::Redis)
+}
+
+/// The command that `argv` (a full command line) would run, as GETKEYS
+/// resolves it: a container's subcommand is the next argument.
+fn describe_call(argv: &[Bytes]) -> Option<Described> {
+    let base = describe(table::lookup(argv.first()?)?);
+    let has_subcommands =
+        matches!(base, Described::Redis(m) if m.subcommand_names().next().is_some());
+    match argv.get(1) {
+        Some(sub) if has_subcommands => resolve_subcommand(base, &String::from_utf8_lossy(sub)),
+        _ => Some(base),
+    }
+}
+
+fn all_commands() -> impl Iterator<Item = Described> {
+    table::all().iter().map(describe)
+}
+
+pub fn command(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    let Some(sub) = argv.get(1) else {
+        return info(ctx, &[]);
+    };
+    let sub_name = String::from_utf8_lossy(sub).to_ascii_lowercase();
+    let full = format!("command|{sub_name}");
+    let found = meta::lookup("command")
+        .and_then(|m| resolve_subcommand(Described::Redis(m), &sub_name));
+    let Some(Described::Redis(sub_meta)) = found else {
+        return Err(err(format!(
+            "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+            String::from_utf8_lossy(sub)
+        )));
+    };
+    let arity = sub_meta.arity();
+    let n = argv.len() as i64;
+    if (arity > 0 && n != arity) || n < -arity {
+        return Err(err(format!(
+            "ERR wrong number of arguments for '{full}' command"
+        )));
+    }
+    match sub_name.as_str() {
+        "count" => ctx.out.int(table::all().len() as i64),
+        "info" => return info(ctx, &argv[2..]),
+        "docs" => docs(ctx, &argv[2..]),
+        "list" => return list(ctx, &argv[2..]),
+        "getkeys" => return getkeys(ctx, &argv[2..], false),
+        "getkeysandflags" => return getkeys(ctx, &argv[2..], true),
+        "help" => {
+            ctx.out.array(HELP.len());
+            HELP.iter().for_each(|l| ctx.out.simple(l));
+        }
+        _ => return Err(err(format!("ERR unknown subcommand '{sub_name}'"))),
+    }
+    Ok(())
+}
+
+/// COMMAND INFO [name ...]: all top-level commands, or the named ones (a
+/// null for each unknown name).
+fn info(ctx: &mut Ctx, names: &[Bytes]) -> CmdResult {
+    if names.is_empty() {
+        ctx.out.array(table::all().len());
+        all_commands().for_each(|d| d.write_info(ctx.out));
+        return Ok(());
+    }
+    ctx.out.array(names.len());
+    for name in names {
+        match describe_by_name(name) {
+            Some(d) => d.write_info(ctx.out),
+            None => ctx.out.null_array(),
+        }
+    }
+    Ok(())
+}
+
+/// COMMAND DOCS [name ...]: a map from name to docs; unknown names are
+/// left out.
+fn docs(ctx: &mut Ctx, names: &[Bytes]) {
+    let found: Vec<Described> = if names.is_empty() {
+        all_commands().collect()
+    } else {
+        names.iter().filter_map(|n| describe_by_name(n)).collect()
+    };
+    ctx.out.map(found.len());
+    found.iter().for_each(|d| d.write_docs(ctx.out));
+}
+
+enum ListFilter {
+    All,
+    Module(String),
+    AclCategory(String),
+    Pattern(Vec<u8>),
+}
+
+impl ListFilter {
+    fn parse(args: &[Bytes]) -> Result<ListFilter, CmdError> {
+        match args {
+            [] => Ok(ListFilter::All),
+            [filterby, kind, arg] if filterby.eq_ignore_ascii_case(b"filterby") => {
+                let text = String::from_utf8_lossy(arg).into_owned();
+                match kind.to_ascii_lowercase().as_slice() {
+                    b"module" => Ok(ListFilter::Module(text)),
+                    b"aclcat" => Ok(ListFilter::AclCategory(text.to_ascii_lowercase())),
+                    b"pattern" => Ok(ListFilter::Pattern(arg.to_vec())),
+                    _ => Err(err(SYNTAX)),
+                }
+            }
+            _ => Err(err(SYNTAX)),
+        }
+    }
+
+    fn accepts(&self, d: &Described) -> bool {
+        match self {
+            ListFilter::All => true,
+            // Only the bf.* commands come from a module (RedisBloom's "bf").
+            ListFilter::Module(m) => {
+                matches!(d, Described::Local(c) if c.name.starts_with("bf."))
+                    && m.eq_ignore_ascii_case("bf")
+            }
+            ListFilter::AclCategory(cat) => {
+                ACL_CATEGORIES.contains(&cat.as_str())
+                    && matches!(d, Described::Redis(m) if m.acl_categories().any(|c| c == cat))
+            }
+            ListFilter::Pattern(p) => glob_match(p, d.name().as_bytes(), true),
+        }
+    }
+}
+
+/// COMMAND LIST [FILTERBY MODULE|ACLCAT|PATTERN arg]: names of commands and
+/// their implemented subcommands (`client|getname`).
+fn list(ctx: &mut Ctx, args: &[Bytes]) -> CmdResult {
+    let filter = ListFilter::parse(args)?;
+    let mut names = Vec::new();
+    for d in all_commands() {
+        if filter.accepts(&d) {
+            names.push(d.name());
+        }
+        for sub in d.subcommands() {
+            if filter.accepts(&Described::Redis(sub)) {
+                names.push(sub.name());
+            }
+        }
+    }
+    ctx.out.array(names.len());
+    names.iter().for_each(|n| ctx.out.bulk(n.as_bytes()));
+    Ok(())
+}
+
+/// COMMAND GETKEYS / GETKEYSANDFLAGS <full command line>.
+fn getkeys(ctx: &mut Ctx, call: &[Bytes], with_flags: bool) -> CmdResult {
+    let Some(d) = describe_call(call) else {
+        return Err(err("ERR Invalid command specified"));
+    };
+    let found = match d {
+        Described::Redis(m) => {
+            if !keys::has_keys(&m) {
+                return Err(err("ERR The command has no key arguments"));
+            }
+            let arity = m.arity();
+            let n = call.len() as i64;
+            if (arity > 0 && arity != n) || n < -arity {
+                return Err(err(
+                    "ERR Invalid number of arguments specified for command",
+                ));
+            }
+            let found = keys::keys(&m, call);
+            if found.is_empty() {
+                if m.has_flag("no_mandatory_keys") {
+                    ctx.out.array(0);
+                    return Ok(());
+                }
+                return Err(err("ERR Invalid arguments specified for command"));
+            }
+            found
+        }
+        Described::Local(c) => {
+            let found = local_key_positions(c, call);
+            if found.is_empty() {
+                return Err(err("ERR The command has no key arguments"));
+            }
+            found
+        }
+    };
+    ctx.out.array(found.len());
+    for k in found {
+        let Some(arg) = call.get(k.pos) else {
+            continue;
+        };
+        if with_flags {
+            ctx.out.array(2);
+            ctx.out.bulk(arg);
+            ctx.out.set(k.flags.len());
+            k.flags.iter().for_each(|f| ctx.out.simple(f));
+        } else {
+            ctx.out.bulk(arg);
+        }
+    }
+    Ok(())
+}
+
+/// Keys of a command Redis does not describe, from the table's key range.
+fn local_key_positions(c: &table::Command, argv: &[Bytes]) -> Vec<keys::KeyRef> {
+    if c.first_key == 0 {
+        return Vec::new();
+    }
+    let n = argv.len() as i32;
+    let last = if c.last_key < 0 {
+        n + c.last_key
+    } else {
+        c.last_key
+    };
+    (c.first_key..=last.min(n - 1))
+        .step_by(c.step.max(1) as usize)
+        .map(|pos| keys::KeyRef {
+            pos: pos as usize,
+            flags: Vec::new(),
+        })
+        .collect()
+}
+
+/// COMMAND INFO for a command Redis does not describe, in Redis 7.0's
+/// 10-field shape.
+fn write_local_info(out: &mut Reply, c: &table::Command) {
+    out.array(10);
+    out.bulk(c.name.as_bytes());
+    out.int(c.arity as i64);
+    let flags: Vec<&str> = table::flag_names(c.flags).collect();
+    out.set(flags.len());
+    flags.iter().for_each(|f| out.simple(f));
+    out.int(c.first_key as i64);
+    out.int(c.last_key as i64);
+    out.int(c.step as i64);
+    out.set(1);
+    out.simple(&format!("@{}", c.group));
+    out.set(0);
+    out.array(0);
+    out.array(0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::Harness;
+    use super::*;
+
+    #[test]
+    fn lists_only_implemented_subcommands() {
+        let mut h = Harness::new();
+        let list = h.run("COMMAND LIST FILTERBY PATTERN client|*");
+        assert!(list.contains("client|getname"), "{list}");
+        assert!(!list.contains("client|tracking"), "{list}");
+        assert_eq!(h.run("COMMAND INFO client|tracking"), "*1\r\n*-1\r\n");
+        assert_eq!(h.run("COMMAND DOCS client|tracking"), "*0\r\n");
+    }
+
+    #[test]
+    fn subcommand_arity_and_unknown_subcommand_errors() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.run("COMMAND COUNT x"),
+            "-ERR wrong number of arguments for 'command|count' command\r\n"
+        );
+        assert_eq!(
+            h.run("COMMAND GETKEYS GET"),
+            "-ERR wrong number of arguments for 'command|getkeys' command\r\n"
+        );
+        assert_eq!(
+            h.run("COMMAND FOO"),
+            "-ERR unknown subcommand 'FOO'. Try COMMAND HELP.\r\n"
+        );
+        assert_eq!(h.run("COMMAND LIST FILTERBY x y"), "-ERR syntax error\r\n");
+    }
+
+    #[test]
+    fn getkeys_uses_key_specs_and_fallbacks() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.run("COMMAND GETKEYS MSET a 1 b 2"),
+            "*2\r\n$1\r\na\r\n$1\r\nb\r\n"
+        );
+        assert_eq!(
+            h.run("COMMAND GETKEYSANDFLAGS SET k v GET"),
+            "*1\r\n*2\r\n$1\r\nk\r\n*3\r\n+RW\r\n+access\r\n+update\r\n"
+        );
+        assert_eq!(
+            h.run("COMMAND GETKEYS ZUNIONSTORE d 0 a"),
+            "-ERR Invalid arguments specified for command\r\n"
+        );
+        assert_eq!(
+            h.run("COMMAND GETKEYS bf.add f x"),
+            "*1\r\n$1\r\nf\r\n"
+        );
+    }
+}
