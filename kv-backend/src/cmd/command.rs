@@ -385,6 +385,77 @@ mod tests {
     use super::super::testutil::Harness;
     use super::*;
 
+    /// What the dispatch table says about a command, in COMMAND INFO's
+    /// terms, next to what redis-server says.
+    fn table_vs_redis(c: &table::Command, m: &CommandMeta) -> Vec<String> {
+        let mut diffs = Vec::new();
+        if c.arity as i64 != m.arity() {
+            diffs.push(format!("arity {} vs {}", c.arity, m.arity()));
+        }
+        // Only the flags dispatch knows about; Redis has more (movablekeys...).
+        let known: Vec<&str> = table::flag_names(u32::MAX).collect();
+        let ours: Vec<&str> = table::flag_names(c.flags).collect();
+        let redis: Vec<&str> = m.flags().filter(|f| known.contains(f)).collect();
+        let (mut ours_sorted, mut redis_sorted) = (ours.clone(), redis.clone());
+        ours_sorted.sort_unstable();
+        redis_sorted.sort_unstable();
+        if ours_sorted != redis_sorted {
+            diffs.push(format!("flags {ours:?} vs {redis:?}"));
+        }
+        let range = (c.first_key as i64, c.last_key as i64, c.step as i64);
+        if range != m.key_range() {
+            diffs.push(format!("keys {range:?} vs {:?}", m.key_range()));
+        }
+        if c.group.replace('_', "-") != m.group() {
+            diffs.push(format!("group {} vs {}", c.group, m.group()));
+        }
+        diffs
+    }
+
+    #[test]
+    fn every_table_entry_has_redis_metadata_and_agrees_with_it() {
+        let mut problems = Vec::new();
+        for c in table::all() {
+            if c.name.starts_with("bf.") {
+                continue; // RedisBloom's, not redis-server's
+            }
+            match meta::lookup(c.name) {
+                None => problems.push(format!("{}: no metadata", c.name)),
+                Some(m) => problems.extend(
+                    table_vs_redis(c, &m)
+                        .into_iter()
+                        .map(|d| format!("{}: {d}", c.name)),
+                ),
+            }
+        }
+        assert!(problems.is_empty(), "table.rs vs Redis:\n{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn every_listed_subcommand_is_a_redis_subcommand_of_a_table_entry() {
+        for full in table::SUBCOMMANDS {
+            let (container, _) = full.split_once('|').expect("container|sub");
+            assert!(table::lookup(container.as_bytes()).is_some(), "{full}");
+            let m = meta::lookup(container).expect("container metadata");
+            assert!(m.subcommand(full).is_some(), "{full} is not in Redis 7.0");
+        }
+    }
+
+    #[test]
+    fn count_and_list_report_the_table() {
+        let mut h = Harness::new();
+        assert_eq!(
+            h.run("COMMAND COUNT"),
+            format!(":{}\r\n", table::all().len())
+        );
+        let list = h.run("COMMAND LIST");
+        let expected = table::all().len() + table::SUBCOMMANDS.len();
+        assert!(list.starts_with(&format!("*{expected}\r\n")), "{list}");
+        for name in table::all().iter().map(|c| c.name).chain(table::SUBCOMMANDS.iter().copied()) {
+            assert!(list.contains(&format!("\r\n{name}\r\n")), "{name} missing");
+        }
+    }
+
     #[test]
     fn lists_only_implemented_subcommands() {
         let mut h = Harness::new();

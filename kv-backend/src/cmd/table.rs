@@ -74,9 +74,9 @@ macro_rules! cmd {
 fn build() -> Vec<Command> {
     vec![
         // connection & server
-        cmd!("ping", -1, C, 0, 0, 0, "connection", server::ping),
+        cmd!("ping", -1, FAST, 0, 0, 0, "connection", server::ping),
         cmd!("echo", 2, C, 0, 0, 0, "connection", server::echo),
-        cmd!("quit", -1, C | NO_AUTH, 0, 0, 0, "connection", server::quit),
+        cmd!("quit", -1, C | NO_AUTH | NOSCRIPT, 0, 0, 0, "connection", server::quit),
         cmd!(
             "auth",
             -2,
@@ -98,7 +98,7 @@ fn build() -> Vec<Command> {
             server::hello
         ),
         cmd!("select", 2, C, 0, 0, 0, "connection", generic::select),
-        cmd!("client", -2, A, 0, 0, 0, "connection", server::client),
+        cmd!("client", -2, 0, 0, 0, 0, "connection", server::client),
         cmd!(
             "reset",
             1,
@@ -109,7 +109,7 @@ fn build() -> Vec<Command> {
             "connection",
             server::reset
         ),
-        cmd!("config", -2, A, 0, 0, 0, "server", server::config),
+        cmd!("config", -2, 0, 0, 0, 0, "server", server::config),
         cmd!("info", -1, LOADING | STALE, 0, 0, 0, "server", server::info),
         cmd!(
             "command",
@@ -125,7 +125,7 @@ fn build() -> Vec<Command> {
         cmd!("lastsave", 1, C, 0, 0, 0, "server", server::lastsave),
         cmd!("debug", -2, A, 0, 0, 0, "server", server::debug),
         cmd!("shutdown", -1, A, 0, 0, 0, "server", server::shutdown),
-        cmd!("memory", -2, R, 0, 0, 0, "server", server::memory),
+        cmd!("memory", -2, 0, 0, 0, 0, "server", server::memory),
         cmd!("dbsize", 1, RF, 0, 0, 0, "server", generic::dbsize),
         cmd!("flushdb", -1, WD, 0, 0, 0, "server", generic::flushdb),
         cmd!("flushall", -1, WD, 0, 0, 0, "server", generic::flushall),
@@ -142,7 +142,7 @@ fn build() -> Vec<Command> {
         cmd!("scan", -2, R, 0, 0, 0, "generic", generic::scan),
         cmd!("randomkey", 1, R, 0, 0, 0, "generic", generic::randomkey),
         cmd!("move", 3, WDF, 1, 1, 1, "generic", generic::move_cmd),
-        cmd!("object", -2, R, 2, 2, 1, "generic", generic::object),
+        cmd!("object", -2, 0, 0, 0, 0, "generic", generic::object),
         cmd!("expire", -3, WDF, 1, 1, 1, "generic", generic::expire),
         cmd!("pexpire", -3, WDF, 1, 1, 1, "generic", generic::pexpire),
         cmd!("expireat", -3, WDF, 1, 1, 1, "generic", generic::expireat),
@@ -207,13 +207,13 @@ fn build() -> Vec<Command> {
         cmd!("lmove", 5, W, 1, 2, 1, "list", list::lmove),
         cmd!("rpoplpush", 3, W, 1, 2, 1, "list", list::rpoplpush),
         cmd!("lmpop", -4, WD, 0, 0, 0, "list", list::lmpop),
-        cmd!("blpop", -3, WD | BLOCKING, 1, -2, 1, "list", list::blpop),
-        cmd!("brpop", -3, WD | BLOCKING, 1, -2, 1, "list", list::brpop),
-        cmd!("blmove", 6, W | BLOCKING, 1, 2, 1, "list", list::blmove),
+        cmd!("blpop", -3, WD | NOSCRIPT | BLOCKING, 1, -2, 1, "list", list::blpop),
+        cmd!("brpop", -3, WD | NOSCRIPT | BLOCKING, 1, -2, 1, "list", list::brpop),
+        cmd!("blmove", 6, W | NOSCRIPT | BLOCKING, 1, 2, 1, "list", list::blmove),
         cmd!(
             "brpoplpush",
             4,
-            W | BLOCKING,
+            W | NOSCRIPT | BLOCKING,
             1,
             2,
             1,
@@ -247,7 +247,7 @@ fn build() -> Vec<Command> {
         cmd!("smembers", 2, R, 1, 1, 1, "set", set::smembers),
         cmd!("srandmember", -2, R, 1, 1, 1, "set", set::srandmember),
         cmd!("spop", -2, WDF, 1, 1, 1, "set", set::spop),
-        cmd!("smove", 4, WF, 1, 2, 1, "set", set::smove),
+        cmd!("smove", 4, WDF, 1, 2, 1, "set", set::smove),
         cmd!("sinter", -2, R, 1, -1, 1, "set", set::sinter),
         cmd!("sinterstore", -3, W, 1, -1, 1, "set", set::sinterstore),
         cmd!("sintercard", -3, R, 0, 0, 0, "set", set::sintercard),
@@ -355,7 +355,7 @@ fn build() -> Vec<Command> {
         cmd!(
             "bzpopmin",
             -3,
-            WDF | BLOCKING,
+            WDF | NOSCRIPT | BLOCKING,
             1,
             -2,
             1,
@@ -365,7 +365,7 @@ fn build() -> Vec<Command> {
         cmd!(
             "bzpopmax",
             -3,
-            WDF | BLOCKING,
+            WDF | NOSCRIPT | BLOCKING,
             1,
             -2,
             1,
@@ -472,7 +472,7 @@ fn build() -> Vec<Command> {
         cmd!(
             "pubsub",
             -2,
-            PUBSUB | LOADING | STALE,
+            0,
             0,
             0,
             0,
