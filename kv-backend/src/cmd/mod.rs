@@ -424,6 +424,7 @@ fn check_command(ctx: &mut Ctx, cmd: Option<&'static table::Command>, argv: &[By
             cmd.name
         )));
     }
+    command::check_subcommand_arity(cmd.name, argv)?;
     if !ctx.client.authenticated && cmd.flags & table::NO_AUTH == 0 {
         return Err(err("NOAUTH Authentication required."));
     }
