@@ -11,8 +11,16 @@ use crate::frame::Reply;
 
 const SYNTAX: &[(&str, &str, &str)] = &[
     ("bf.add", "key item", "Adds an item to a Bloom Filter"),
-    ("bf.exists", "key item", "Checks whether an item exists in a Bloom Filter"),
-    ("bf.reserve", "key error_rate capacity [EXPANSION expansion] [NONSCALING]", "Creates a new Bloom Filter"),
+    (
+        "bf.exists",
+        "key item",
+        "Checks whether an item exists in a Bloom Filter",
+    ),
+    (
+        "bf.reserve",
+        "key error_rate capacity [EXPANSION expansion] [NONSCALING]",
+        "Creates a new Bloom Filter",
+    ),
 ];
 
 /// One argument in COMMAND DOCS' shape.

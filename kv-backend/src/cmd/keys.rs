@@ -150,7 +150,10 @@ fn keys_from_specs(specs: &'static [Node], argv: &[Bytes]) -> Option<Vec<KeyRef>
                 let numkeys = crate::util::parse_i64_strict(numkeys_arg).filter(|&n| n >= 0)?;
                 first += int_field(params, "firstkey")?;
                 // Redis keeps the count in a C int.
-                (first + (numkeys as i32 as i64) - 1, int_field(params, "keystep")?)
+                (
+                    first + (numkeys as i32 as i64) - 1,
+                    int_field(params, "keystep")?,
+                )
             }
             _ => return None,
         };
@@ -235,7 +238,9 @@ fn atoi(b: &[u8]) -> i64 {
     let n = digits
         .bytes()
         .take_while(u8::is_ascii_digit)
-        .fold(0i64, |n, d| n.saturating_mul(10).saturating_add((d - b'0') as i64));
+        .fold(0i64, |n, d| {
+            n.saturating_mul(10).saturating_add((d - b'0') as i64)
+        });
     let n = if neg { -n } else { n };
     n as i32 as i64
 }
@@ -297,7 +302,10 @@ mod tests {
     fn key_finders_report_access_flags() {
         assert_eq!(set_keys(&argv("SET k v"))[0].flags, OW_UPDATE);
         assert_eq!(set_keys(&argv("SET k v get"))[0].flags, RW_ACCESS_UPDATE);
-        assert_eq!(bitfield_keys(&argv("BITFIELD k GET u8 0"))[0].flags, RO_ACCESS);
+        assert_eq!(
+            bitfield_keys(&argv("BITFIELD k GET u8 0"))[0].flags,
+            RO_ACCESS
+        );
         assert_eq!(
             bitfield_keys(&argv("BITFIELD k GET u8 0 SET u8 0 1"))[0].flags,
             RW_ACCESS_UPDATE

@@ -117,7 +117,9 @@ impl<'a> CommandMeta<'a> {
 
     /// The full name: `get`, or `client|getname` for a subcommand.
     pub fn name(&self) -> &'a str {
-        self.info_field(INFO_NAME).and_then(Node::text).unwrap_or("")
+        self.info_field(INFO_NAME)
+            .and_then(Node::text)
+            .unwrap_or("")
     }
 
     pub fn arity(&self) -> i64 {
@@ -125,7 +127,9 @@ impl<'a> CommandMeta<'a> {
     }
 
     pub fn flags(&self) -> impl Iterator<Item = &'a str> {
-        self.info_field(INFO_FLAGS).into_iter().flat_map(Node::texts)
+        self.info_field(INFO_FLAGS)
+            .into_iter()
+            .flat_map(Node::texts)
     }
 
     pub fn has_flag(&self, flag: &str) -> bool {
@@ -284,7 +288,10 @@ fn unescape(s: &str) -> String {
 fn parse_node<'a>(lines: &mut impl Iterator<Item = &'a str>) -> Result<Node, String> {
     let line = lines.next().ok_or("unexpected end of file")?.trim_start();
     let (kind, rest) = line.split_at(line.char_indices().nth(1).map_or(line.len(), |(i, _)| i));
-    let count = || rest.parse::<usize>().map_err(|_| format!("bad count: {line}"));
+    let count = || {
+        rest.parse::<usize>()
+            .map_err(|_| format!("bad count: {line}"))
+    };
     Ok(match kind {
         "*" | "~" => {
             let n = count()?;

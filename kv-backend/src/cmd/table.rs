@@ -55,6 +55,11 @@ const R: u32 = READONLY;
 const RF: u32 = READONLY | FAST;
 const A: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 const C: u32 = LOADING | STALE | FAST;
+/// QUIT: a connection command allowed before AUTH.
+const CQ: u32 = C | NO_AUTH | NOSCRIPT;
+/// Blocking pops (BLPOP...) and blocking moves (BLMOVE...).
+const WDB: u32 = WRITE | NOSCRIPT | BLOCKING;
+const WB: u32 = WRITE | DENYOOM | NOSCRIPT | BLOCKING;
 
 macro_rules! cmd {
     ($name:expr, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $group:expr, $h:expr) => {
@@ -76,7 +81,7 @@ fn build() -> Vec<Command> {
         // connection & server
         cmd!("ping", -1, FAST, 0, 0, 0, "connection", server::ping),
         cmd!("echo", 2, C, 0, 0, 0, "connection", server::echo),
-        cmd!("quit", -1, C | NO_AUTH | NOSCRIPT, 0, 0, 0, "connection", server::quit),
+        cmd!("quit", -1, CQ, 0, 0, 0, "connection", server::quit),
         cmd!(
             "auth",
             -2,
@@ -207,19 +212,10 @@ fn build() -> Vec<Command> {
         cmd!("lmove", 5, W, 1, 2, 1, "list", list::lmove),
         cmd!("rpoplpush", 3, W, 1, 2, 1, "list", list::rpoplpush),
         cmd!("lmpop", -4, WD, 0, 0, 0, "list", list::lmpop),
-        cmd!("blpop", -3, WD | NOSCRIPT | BLOCKING, 1, -2, 1, "list", list::blpop),
-        cmd!("brpop", -3, WD | NOSCRIPT | BLOCKING, 1, -2, 1, "list", list::brpop),
-        cmd!("blmove", 6, W | NOSCRIPT | BLOCKING, 1, 2, 1, "list", list::blmove),
-        cmd!(
-            "brpoplpush",
-            4,
-            W | NOSCRIPT | BLOCKING,
-            1,
-            2,
-            1,
-            "list",
-            list::brpoplpush
-        ),
+        cmd!("blpop", -3, WDB, 1, -2, 1, "list", list::blpop),
+        cmd!("brpop", -3, WDB, 1, -2, 1, "list", list::brpop),
+        cmd!("blmove", 6, WB, 1, 2, 1, "list", list::blmove),
+        cmd!("brpoplpush", 4, WB, 1, 2, 1, "list", list::brpoplpush),
         cmd!("blmpop", -5, WD | BLOCKING, 0, 0, 0, "list", list::blmpop),
         // hashes
         cmd!("hset", -4, WF, 1, 1, 1, "hash", hash::hset),
@@ -469,16 +465,7 @@ fn build() -> Vec<Command> {
             "pubsub",
             pubsub::publish
         ),
-        cmd!(
-            "pubsub",
-            -2,
-            0,
-            0,
-            0,
-            0,
-            "pubsub",
-            pubsub::pubsub
-        ),
+        cmd!("pubsub", -2, 0, 0, 0, 0, "pubsub", pubsub::pubsub),
         // transactions
         cmd!(
             "multi",
