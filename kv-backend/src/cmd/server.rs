@@ -361,16 +361,23 @@ pub fn config(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             let lines = [
                 "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
                 "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
                 "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
                 "REWRITE",
+                "    Rewrite the configuration file.",
                 "HELP",
+                "    Prints this help.",
             ];
             ctx.out.array(lines.len());
             for l in lines {
                 ctx.out.simple(l);
             }
         }
+        // Enough arguments (dispatch checked the arity) but not in pairs.
+        "set" if argv.len() >= 4 => return Err(err(SYNTAX)),
         "get" | "set" | "resetstat" | "rewrite" | "help" => return Err(sub_arity(argv, &sub)),
         _ => return Err(unknown_sub(argv)),
     }
