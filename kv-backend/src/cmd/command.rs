@@ -159,27 +159,30 @@ fn describe_call(argv: &[Bytes]) -> Option<Described> {
     }
 }
 
-/// Implemented subcommands' arities by full name, and the containers.
-struct SubcommandArities {
-    containers: HashSet<&'static str>,
-    arity: HashMap<&'static str, i64>,
+/// Commands with implemented subcommands. Built from the table alone, so
+/// that ordinary commands never make the metadata load.
+fn containers() -> &'static HashSet<&'static str> {
+    static CONTAINERS: OnceLock<HashSet<&'static str>> = OnceLock::new();
+    CONTAINERS.get_or_init(|| {
+        table::SUBCOMMANDS
+            .iter()
+            .filter_map(|full| full.split_once('|').map(|(c, _)| c))
+            .collect()
+    })
 }
 
-fn subcommand_arities() -> &'static SubcommandArities {
-    static ARITIES: OnceLock<SubcommandArities> = OnceLock::new();
+/// Implemented subcommands' arities, by full name.
+fn subcommand_arities() -> &'static HashMap<&'static str, i64> {
+    static ARITIES: OnceLock<HashMap<&'static str, i64>> = OnceLock::new();
     ARITIES.get_or_init(|| {
-        let mut containers = HashSet::default();
-        let mut arity = HashMap::default();
-        for full in table::SUBCOMMANDS {
-            let Some((container, _)) = full.split_once('|') else {
-                continue;
-            };
-            if let Some(sub) = meta::lookup(container).and_then(|m| m.subcommand(full)) {
-                containers.insert(container);
-                arity.insert(*full, sub.arity());
-            }
-        }
-        SubcommandArities { containers, arity }
+        table::SUBCOMMANDS
+            .iter()
+            .filter_map(|full| {
+                let (container, _) = full.split_once('|')?;
+                let sub = meta::lookup(container)?.subcommand(full)?;
+                Some((*full, sub.arity()))
+            })
+            .collect()
     })
 }
 
@@ -188,18 +191,17 @@ fn subcommand_arities() -> &'static SubcommandArities {
 /// the same for the subcommands it implements. Unknown subcommands are left
 /// to the container's handler.
 pub fn check_subcommand_arity(name: &str, argv: &[Bytes]) -> Result<(), CmdError> {
-    let arities = subcommand_arities();
     let Some(sub) = argv.get(1) else {
         return Ok(());
     };
-    if !arities.containers.contains(name) {
+    if !containers().contains(name) {
         return Ok(());
     }
     let full = format!(
         "{name}|{}",
         String::from_utf8_lossy(sub).to_ascii_lowercase()
     );
-    let Some(&arity) = arities.arity.get(full.as_str()) else {
+    let Some(&arity) = subcommand_arities().get(full.as_str()) else {
         return Ok(());
     };
     let n = argv.len() as i64;

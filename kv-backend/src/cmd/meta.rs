@@ -258,14 +258,6 @@ pub fn lookup(name: &str) -> Option<CommandMeta<'static>> {
     })
 }
 
-/// All command names in the metadata file (for consistency tests).
-pub fn names() -> impl Iterator<Item = &'static str> {
-    META_FILE
-        .lines()
-        .filter_map(|l| l.strip_prefix('@'))
-        .filter(|n| lookup(n).is_some())
-}
-
 fn unescape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
