@@ -224,9 +224,10 @@ pub fn command(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let sub_name = String::from_utf8_lossy(sub).to_ascii_lowercase();
     // Arity was checked at dispatch (check_subcommand_arity).
     if !is_implemented_subcommand(&format!("command|{sub_name}")) {
+        // Redis quotes at most 128 bytes of the unknown name.
         return Err(err(format!(
             "ERR unknown subcommand '{}'. Try COMMAND HELP.",
-            String::from_utf8_lossy(sub)
+            String::from_utf8_lossy(&sub[..sub.len().min(128)])
         )));
     }
     match sub_name.as_str() {
