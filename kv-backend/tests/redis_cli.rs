@@ -134,3 +134,16 @@ fn info_and_hints_look_like_redis() {
     let n: i64 = count.trim().parse().expect("count");
     assert!(n > 150, "only {n} commands");
 }
+
+/// redis-cli's `help` is built from COMMAND DOCS: syntax line, summary,
+/// since and group must print as they do against redis-server.
+#[test]
+fn help_from_command_docs_matches_redis() {
+    let redis = redis_server(&[]);
+    let kv = kv_server(&[]);
+    for cmd in ["set", "zadd", "getex", "lpos", "bitcount"] {
+        let help = same(&redis, &kv, &["help", cmd], None);
+        assert!(help.contains("summary:"), "{help}");
+    }
+    same(&redis, &kv, &["help", "object", "encoding"], None);
+}

@@ -4,11 +4,14 @@
 pub mod bitfield;
 pub mod bitmap;
 pub mod bloom;
+pub mod command;
 pub mod docs;
 pub mod generic;
 pub mod hash;
+pub mod keys;
 pub mod lcs;
 pub mod list;
+pub mod meta;
 pub mod pubsub;
 pub mod server;
 pub mod set;
@@ -423,6 +426,7 @@ fn check_command(ctx: &mut Ctx, cmd: Option<&'static table::Command>, argv: &[By
             cmd.name
         )));
     }
+    command::check_subcommand_arity(cmd.name, argv)?;
     if !ctx.client.authenticated && cmd.flags & table::NO_AUTH == 0 {
         return Err(err("NOAUTH Authentication required."));
     }

@@ -132,12 +132,31 @@ pub fn pubsub(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         }
         "numpat" if argv.len() == 2 => ctx.out.int(ctx.store.pubsub.numpat() as i64),
         "help" if argv.len() == 2 => {
-            ctx.out.array(1);
-            ctx.out.simple("PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are: CHANNELS, NUMSUB, NUMPAT, SHARDCHANNELS, SHARDNUMSUB, HELP");
+            const HELP: &[&str] = &[
+                "PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                "CHANNELS [<pattern>]",
+                "    Return the currently active channels matching a <pattern> (default: '*').",
+                "NUMPAT",
+                "    Return number of subscriptions to patterns.",
+                "NUMSUB [<channel> ...]",
+                "    Return the number of subscribers for the specified channels, excluding",
+                "    pattern subscriptions(default: no channels).",
+                "SHARDCHANNELS [<pattern>]",
+                "    Return the currently active shard level channels matching a <pattern> (default: '*').",
+                "SHARDNUMSUB [<shardchannel> ...]",
+                "    Return the number of subscribers for the specified shard level channel(s)",
+                "HELP",
+                "    Prints this help.",
+            ];
+            ctx.out.array(HELP.len());
+            HELP.iter().for_each(|l| ctx.out.simple(l));
         }
-        "channels" | "numpat" | "help" | "shardchannels" => {
+        // Too many patterns: Redis' own wording (dispatch checked the
+        // minimum arity).
+        "channels" | "shardchannels" => {
             return Err(err(format!(
-                "ERR wrong number of arguments for 'pubsub|{sub}' command"
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
+                String::from_utf8_lossy(&argv[1])
             )))
         }
         _ => {

@@ -1,7 +1,7 @@
 //! Connection and server commands: PING, ECHO, AUTH, HELLO, SELECT is in
 //! generic; CLIENT, CONFIG, INFO, COMMAND, TIME, DEBUG, SHUTDOWN, QUIT.
 
-use super::{eq_ic, err, float_arg, int_arg, table, CmdError, CmdResult, Ctx, SYNTAX};
+use super::{eq_ic, err, float_arg, int_arg, CmdError, CmdResult, Ctx, SYNTAX};
 use crate::clients::Push;
 use crate::db::Access;
 use crate::types::{sds, Sds, Value};
@@ -361,16 +361,23 @@ pub fn config(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             let lines = [
                 "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
                 "GET <pattern>",
+                "    Return parameters matching the glob-like <pattern> and their values.",
                 "SET <directive> <value>",
+                "    Set the configuration <directive> to <value>.",
                 "RESETSTAT",
+                "    Reset statistics reported by the INFO command.",
                 "REWRITE",
+                "    Rewrite the configuration file.",
                 "HELP",
+                "    Prints this help.",
             ];
             ctx.out.array(lines.len());
             for l in lines {
                 ctx.out.simple(l);
             }
         }
+        // Enough arguments (dispatch checked the arity) but not in pairs.
+        "set" if argv.len() >= 4 => return Err(err(SYNTAX)),
         "get" | "set" | "resetstat" | "rewrite" | "help" => return Err(sub_arity(argv, &sub)),
         _ => return Err(unknown_sub(argv)),
     }
@@ -512,76 +519,6 @@ pub fn shutdown(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     ctx.store.shutdown = true;
     ctx.client.close_after_reply = true;
-    Ok(())
-}
-
-pub fn command(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let sub = argv
-        .get(1)
-        .map(|s| String::from_utf8_lossy(s).to_ascii_lowercase());
-    match sub.as_deref() {
-        None => {
-            let all = table::all();
-            ctx.out.array(all.len());
-            for c in all {
-                table::write_info(ctx.out, c);
-            }
-        }
-        Some("count") if argv.len() == 2 => ctx.out.int(table::all().len() as i64),
-        Some("info") => {
-            if argv.len() == 2 {
-                let all = table::all();
-                ctx.out.array(all.len());
-                for c in all {
-                    table::write_info(ctx.out, c);
-                }
-            } else {
-                ctx.out.array(argv.len() - 2);
-                for name in &argv[2..] {
-                    match table::lookup(name) {
-                        Some(c) => table::write_info(ctx.out, c),
-                        None => ctx.out.null_array(),
-                    }
-                }
-            }
-        }
-        Some("docs") => {
-            let cmds: Vec<&table::Command> = if argv.len() == 2 {
-                table::all().iter().collect()
-            } else {
-                argv[2..].iter().filter_map(|n| table::lookup(n)).collect()
-            };
-            ctx.out.map(cmds.len());
-            for c in cmds {
-                table::write_docs(ctx.out, c);
-            }
-        }
-        Some("list") => {
-            let all = table::all();
-            ctx.out.array(all.len());
-            for c in all {
-                ctx.out.bulk(c.name.as_bytes());
-            }
-        }
-        Some("getkeys") if argv.len() >= 3 => {
-            let Some(c) = table::lookup(&argv[2]) else {
-                return Err(err("ERR Invalid command specified"));
-            };
-            let keys = table::key_positions(c, &argv[2..]);
-            if keys.is_empty() {
-                return Err(err("ERR The command has no key arguments"));
-            }
-            ctx.out.array(keys.len());
-            for k in keys {
-                ctx.out.bulk(&argv[2 + k]);
-            }
-        }
-        Some("help") => {
-            ctx.out.array(1);
-            ctx.out.simple("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are: COUNT, INFO, DOCS, LIST, GETKEYS, HELP");
-        }
-        Some(_) => return Err(unknown_sub(argv)),
-    }
     Ok(())
 }
 

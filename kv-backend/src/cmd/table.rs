@@ -5,7 +5,6 @@ use super::{bitfield, lcs};
 use super::{
     bitmap, bloom, generic, hash, list, pubsub, server, set, string, tx, zset, CmdResult, Ctx,
 };
-use crate::frame::Reply;
 use crate::types::HashMap;
 use bytes::Bytes;
 use std::sync::OnceLock;
@@ -57,6 +56,11 @@ const R: u32 = READONLY;
 const RF: u32 = READONLY | FAST;
 const A: u32 = ADMIN | NOSCRIPT | LOADING | STALE;
 const C: u32 = LOADING | STALE | FAST;
+/// QUIT: a connection command allowed before AUTH.
+const CQ: u32 = C | NO_AUTH | NOSCRIPT;
+/// Blocking pops (BLPOP...) and blocking moves (BLMOVE...).
+const WDB: u32 = WRITE | NOSCRIPT | BLOCKING;
+const WB: u32 = WRITE | DENYOOM | NOSCRIPT | BLOCKING;
 
 macro_rules! cmd {
     ($name:expr, $arity:expr, $flags:expr, $first:expr, $last:expr, $step:expr, $group:expr, $h:expr) => {
@@ -76,9 +80,9 @@ macro_rules! cmd {
 fn build() -> Vec<Command> {
     vec![
         // connection & server
-        cmd!("ping", -1, C, 0, 0, 0, "connection", server::ping),
+        cmd!("ping", -1, FAST, 0, 0, 0, "connection", server::ping),
         cmd!("echo", 2, C, 0, 0, 0, "connection", server::echo),
-        cmd!("quit", -1, C | NO_AUTH, 0, 0, 0, "connection", server::quit),
+        cmd!("quit", -1, CQ, 0, 0, 0, "connection", server::quit),
         cmd!(
             "auth",
             -2,
@@ -100,7 +104,7 @@ fn build() -> Vec<Command> {
             server::hello
         ),
         cmd!("select", 2, C, 0, 0, 0, "connection", generic::select),
-        cmd!("client", -2, A, 0, 0, 0, "connection", server::client),
+        cmd!("client", -2, 0, 0, 0, 0, "connection", server::client),
         cmd!(
             "reset",
             1,
@@ -111,7 +115,7 @@ fn build() -> Vec<Command> {
             "connection",
             server::reset
         ),
-        cmd!("config", -2, A, 0, 0, 0, "server", server::config),
+        cmd!("config", -2, 0, 0, 0, 0, "server", server::config),
         cmd!("info", -1, LOADING | STALE, 0, 0, 0, "server", server::info),
         cmd!(
             "command",
@@ -121,13 +125,13 @@ fn build() -> Vec<Command> {
             0,
             0,
             "server",
-            server::command
+            super::command::command
         ),
         cmd!("time", 1, C, 0, 0, 0, "server", server::time),
         cmd!("lastsave", 1, C, 0, 0, 0, "server", server::lastsave),
         cmd!("debug", -2, A, 0, 0, 0, "server", server::debug),
         cmd!("shutdown", -1, A, 0, 0, 0, "server", server::shutdown),
-        cmd!("memory", -2, R, 0, 0, 0, "server", server::memory),
+        cmd!("memory", -2, 0, 0, 0, 0, "server", server::memory),
         cmd!("dbsize", 1, RF, 0, 0, 0, "server", generic::dbsize),
         cmd!("flushdb", -1, WD, 0, 0, 0, "server", generic::flushdb),
         cmd!("flushall", -1, WD, 0, 0, 0, "server", generic::flushall),
@@ -144,7 +148,7 @@ fn build() -> Vec<Command> {
         cmd!("scan", -2, R, 0, 0, 0, "generic", generic::scan),
         cmd!("randomkey", 1, R, 0, 0, 0, "generic", generic::randomkey),
         cmd!("move", 3, WDF, 1, 1, 1, "generic", generic::move_cmd),
-        cmd!("object", -2, R, 2, 2, 1, "generic", generic::object),
+        cmd!("object", -2, 0, 0, 0, 0, "generic", generic::object),
         cmd!("expire", -3, WDF, 1, 1, 1, "generic", generic::expire),
         cmd!("pexpire", -3, WDF, 1, 1, 1, "generic", generic::pexpire),
         cmd!("expireat", -3, WDF, 1, 1, 1, "generic", generic::expireat),
@@ -221,19 +225,10 @@ fn build() -> Vec<Command> {
         cmd!("lmove", 5, W, 1, 2, 1, "list", list::lmove),
         cmd!("rpoplpush", 3, W, 1, 2, 1, "list", list::rpoplpush),
         cmd!("lmpop", -4, WD, 0, 0, 0, "list", list::lmpop),
-        cmd!("blpop", -3, WD | BLOCKING, 1, -2, 1, "list", list::blpop),
-        cmd!("brpop", -3, WD | BLOCKING, 1, -2, 1, "list", list::brpop),
-        cmd!("blmove", 6, W | BLOCKING, 1, 2, 1, "list", list::blmove),
-        cmd!(
-            "brpoplpush",
-            4,
-            W | BLOCKING,
-            1,
-            2,
-            1,
-            "list",
-            list::brpoplpush
-        ),
+        cmd!("blpop", -3, WDB, 1, -2, 1, "list", list::blpop),
+        cmd!("brpop", -3, WDB, 1, -2, 1, "list", list::brpop),
+        cmd!("blmove", 6, WB, 1, 2, 1, "list", list::blmove),
+        cmd!("brpoplpush", 4, WB, 1, 2, 1, "list", list::brpoplpush),
         cmd!("blmpop", -5, WD | BLOCKING, 0, 0, 0, "list", list::blmpop),
         // hashes
         cmd!("hset", -4, WF, 1, 1, 1, "hash", hash::hset),
@@ -261,7 +256,7 @@ fn build() -> Vec<Command> {
         cmd!("smembers", 2, R, 1, 1, 1, "set", set::smembers),
         cmd!("srandmember", -2, R, 1, 1, 1, "set", set::srandmember),
         cmd!("spop", -2, WDF, 1, 1, 1, "set", set::spop),
-        cmd!("smove", 4, WF, 1, 2, 1, "set", set::smove),
+        cmd!("smove", 4, WDF, 1, 2, 1, "set", set::smove),
         cmd!("sinter", -2, R, 1, -1, 1, "set", set::sinter),
         cmd!("sinterstore", -3, W, 1, -1, 1, "set", set::sinterstore),
         cmd!("sintercard", -3, R, 0, 0, 0, "set", set::sintercard),
@@ -369,7 +364,7 @@ fn build() -> Vec<Command> {
         cmd!(
             "bzpopmin",
             -3,
-            WDF | BLOCKING,
+            WDF | NOSCRIPT | BLOCKING,
             1,
             -2,
             1,
@@ -379,7 +374,7 @@ fn build() -> Vec<Command> {
         cmd!(
             "bzpopmax",
             -3,
-            WDF | BLOCKING,
+            WDF | NOSCRIPT | BLOCKING,
             1,
             -2,
             1,
@@ -483,16 +478,7 @@ fn build() -> Vec<Command> {
             "pubsub",
             pubsub::publish
         ),
-        cmd!(
-            "pubsub",
-            -2,
-            PUBSUB | LOADING | STALE,
-            0,
-            0,
-            0,
-            "pubsub",
-            pubsub::pubsub
-        ),
+        cmd!("pubsub", -2, 0, 0, 0, 0, "pubsub", pubsub::pubsub),
         // transactions
         cmd!(
             "multi",
@@ -592,51 +578,48 @@ pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     t.by_name.get(lower).map(|&i| &t.cmds[i])
 }
 
-/// Argument positions of the keys in `argv` (argv[0] = command name).
-pub fn key_positions(c: &Command, argv: &[Bytes]) -> Vec<usize> {
-    if c.first_key == 0 {
-        return Vec::new();
-    }
-    let n = argv.len() as i32;
-    let last = if c.last_key < 0 {
-        n + c.last_key
-    } else {
-        c.last_key
-    };
-    let mut out = Vec::new();
-    let mut i = c.first_key;
-    while i <= last && i < n {
-        out.push(i as usize);
-        i += c.step.max(1);
-    }
-    out
-}
-
-/// One COMMAND INFO entry, in Redis 7.0's 10-field shape.
-pub fn write_info(out: &mut Reply, c: &Command) {
-    out.array(10);
-    out.bulk(c.name.as_bytes());
-    out.int(c.arity as i64);
-    let flags: Vec<&str> = FLAG_NAMES
+/// Names of the dispatch flags set in `flags`, in COMMAND INFO's order.
+pub fn flag_names(flags: u32) -> impl Iterator<Item = &'static str> {
+    FLAG_NAMES
         .iter()
-        .filter(|(f, _)| c.flags & f != 0)
+        .filter(move |(f, _)| flags & f != 0)
         .map(|(_, n)| *n)
-        .collect();
-    out.set(flags.len());
-    for f in flags {
-        out.simple(f);
-    }
-    out.int(c.first_key as i64);
-    out.int(c.last_key as i64);
-    out.int(c.step as i64);
-    out.set(1);
-    out.simple(&format!("@{}", c.group));
-    out.set(0);
-    out.array(0);
-    out.array(0);
 }
 
-/// One COMMAND DOCS entry: enough for redis-cli's help and hints.
-pub fn write_docs(out: &mut Reply, c: &Command) {
-    super::docs::write_docs(out, c.name, c.group);
-}
+/// Subcommands of container commands (CLIENT, CONFIG, ...) that kv-server's
+/// handlers implement, as `container|subcommand`. COMMAND LIST/INFO/DOCS
+/// report exactly these; add a line when a handler learns a subcommand.
+pub const SUBCOMMANDS: &[&str] = &[
+    "client|getname",
+    "client|help",
+    "client|id",
+    "client|info",
+    "client|kill",
+    "client|list",
+    "client|no-evict",
+    "client|setname",
+    "command|count",
+    "command|docs",
+    "command|getkeys",
+    "command|getkeysandflags",
+    "command|help",
+    "command|info",
+    "command|list",
+    "config|get",
+    "config|help",
+    "config|resetstat",
+    "config|rewrite",
+    "config|set",
+    "memory|usage",
+    "object|encoding",
+    "object|freq",
+    "object|help",
+    "object|idletime",
+    "object|refcount",
+    "pubsub|channels",
+    "pubsub|help",
+    "pubsub|numpat",
+    "pubsub|numsub",
+    "pubsub|shardchannels",
+    "pubsub|shardnumsub",
+];
