@@ -4,12 +4,14 @@
 pub mod bitmap;
 pub mod bloom;
 pub mod docs;
+pub mod dump;
 pub mod generic;
 pub mod hash;
 pub mod list;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod table;
 #[cfg(test)]
