@@ -44,6 +44,11 @@ fn server_transactions_and_resp3_match_redis() {
 }
 
 #[test]
+fn copy_sort_dump_restore_match_redis() {
+    run_cases(&["generic.txt"]);
+}
+
+#[test]
 fn multi_client_behaviour_matches_redis() {
     let redis = redis_server(&[]);
     let kv = kv_server(&[]);

@@ -72,11 +72,12 @@ pub fn restore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if ttl < 0 {
         return Err(err("ERR Invalid TTL value, must be >= 0"));
     }
-    let body = decode::verify_payload(&argv[3])
-        .ok_or_else(|| err("ERR DUMP payload version or checksum are wrong"))?;
+    if !decode::verify_payload(&argv[3]) {
+        return Err(err("ERR DUMP payload version or checksum are wrong"));
+    }
     let thresholds = ctx.store.config.thresholds;
     let val =
-        decode::read_object(body, &thresholds).map_err(|_| err("ERR Bad data format"))?;
+        decode::read_object(&argv[3], &thresholds).map_err(|_| err("ERR Bad data format"))?;
 
     let db = ctx.client.db;
     let now = ctx.now;

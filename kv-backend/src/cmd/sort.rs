@@ -140,7 +140,18 @@ struct SortItem {
     by_value: Option<Sds>,
 }
 
-fn compare(a: &SortItem, b: &SortItem, alpha: bool, by_pattern: bool) -> Ordering {
+/// How ALPHA compares strings. Without STORE Redis uses strcoll(), which
+/// in the C locale is strcmp(): byte order up to the first NUL. With STORE
+/// it compares the whole binary strings (so replicas agree).
+fn alpha_cmp(a: &[u8], b: &[u8], binary: bool) -> Ordering {
+    if binary {
+        return a.cmp(b);
+    }
+    let c_string = |s: &[u8]| -> usize { s.iter().position(|&c| c == 0).unwrap_or(s.len()) };
+    a[..c_string(a)].cmp(&b[..c_string(b)])
+}
+
+fn compare(a: &SortItem, b: &SortItem, alpha: bool, by_pattern: bool, store: bool) -> Ordering {
     if !alpha {
         return a
             .score
@@ -150,9 +161,12 @@ fn compare(a: &SortItem, b: &SortItem, alpha: bool, by_pattern: bool) -> Orderin
     }
     if by_pattern {
         // A missing weight sorts first; two missing ones are equal.
-        return a.by_value.cmp(&b.by_value);
+        return match (&a.by_value, &b.by_value) {
+            (Some(x), Some(y)) => alpha_cmp(x, y, store),
+            (x, y) => x.is_some().cmp(&y.is_some()),
+        };
     }
-    a.elem.cmp(&b.elem)
+    alpha_cmp(&a.elem, &b.elem, store)
 }
 
 pub fn sort(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
@@ -239,8 +253,11 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Bytes], readonly: bool) -> CmdResult {
             return Err(err("ERR One or more scores can't be converted into double"));
         }
         let (alpha, by_pattern, desc) = (o.alpha, o.by.is_some(), o.desc);
+        let store = o.store.is_some();
+        // Stable, like glibc's qsort (a merge sort): equal items keep
+        // their order.
         items.sort_by(|a, b| {
-            let c = compare(a, b, alpha, by_pattern);
+            let c = compare(a, b, alpha, by_pattern, store);
             if desc {
                 c.reverse()
             } else {

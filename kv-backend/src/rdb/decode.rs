@@ -21,28 +21,30 @@ type Result<T> = std::result::Result<T, BadData>;
 /// 1e-300 takes about 1000); a bound keeps a forged filter's lookups cheap.
 const MAX_BLOOM_HASHES: u32 = 2048;
 
-/// Checks a DUMP payload's footer as Redis' verifyDumpPayload does (RDB
-/// version not newer than ours, CRC-64 right) and returns the part before
-/// the footer: the type byte and the value. None means Redis' "DUMP payload
-/// version or checksum are wrong".
-pub fn verify_payload(payload: &[u8]) -> Option<&[u8]> {
+/// Checks a DUMP payload's footer as Redis' verifyDumpPayload does: the
+/// RDB version is not newer than ours and the CRC-64 is right. False means
+/// Redis' "DUMP payload version or checksum are wrong".
+///
+/// The value is then read from the whole payload, footer included, as
+/// Redis does: a string whose length runs into the footer still loads.
+pub fn verify_payload(payload: &[u8]) -> bool {
     if payload.len() < 10 {
-        return None;
+        return false;
     }
     let (body_and_version, crc) = payload.split_at(payload.len() - 8);
     let n = body_and_version.len();
     let version = u16::from_le_bytes([body_and_version[n - 2], body_and_version[n - 1]]);
     if version > RDB_VERSION {
-        return None;
+        return false;
     }
-    let expected = u64::from_le_bytes(crc.try_into().ok()?);
-    if crc64::crc64(0, body_and_version) != expected {
-        return None;
-    }
-    Some(&body_and_version[..n - 2])
+    let Ok(crc) = <[u8; 8]>::try_from(crc) else {
+        return false;
+    };
+    crc64::crc64(0, body_and_version) == u64::from_le_bytes(crc)
 }
 
-/// Decodes a type byte plus value, as written by Redis or by us.
+/// Decodes a type byte plus value, as written by Redis or by us. Bytes
+/// after the value are ignored, as Redis ignores them.
 pub fn read_object(body: &[u8], t: &Thresholds) -> Result<Value> {
     let mut r = Reader { buf: body, pos: 0 };
     let kind = r.byte()?;
@@ -446,8 +448,10 @@ mod tests {
     use crate::rdb::encode::dump_payload;
 
     fn decode(payload: &[u8]) -> Result<Value> {
-        let body = verify_payload(payload).ok_or(BadData)?;
-        read_object(body, &Thresholds::default())
+        if !verify_payload(payload) {
+            return Err(BadData);
+        }
+        read_object(payload, &Thresholds::default())
     }
 
     #[test]
@@ -508,11 +512,11 @@ mod tests {
     #[test]
     fn bad_footers_are_refused() {
         let mut p = dump_payload(&Value::string(b"hello"));
-        assert!(verify_payload(&p).is_some());
+        assert!(verify_payload(&p));
         let last = p.len() - 1;
         p[last] ^= 1;
-        assert!(verify_payload(&p).is_none());
-        assert!(verify_payload(b"short").is_none());
+        assert!(!verify_payload(&p));
+        assert!(!verify_payload(b"short"));
     }
 
     /// Random, truncated and bit-flipped payloads (with a fixed-up footer so
