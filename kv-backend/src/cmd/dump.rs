@@ -76,12 +76,13 @@ pub fn restore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         return Err(err("ERR DUMP payload version or checksum are wrong"));
     }
     let thresholds = ctx.store.config.thresholds;
-    let val =
-        decode::read_object(&argv[3], &thresholds).map_err(|_| err("ERR Bad data format"))?;
+    let val = decode::read_object(&argv[3], &thresholds).map_err(|_| err("ERR Bad data format"))?;
 
     let db = ctx.client.db;
     let now = ctx.now;
-    let deleted = opts.replace && ctx.store.delete(db, key, now);
+    if opts.replace {
+        ctx.store.delete(db, key, now);
+    }
     let expire_at = match ttl {
         0 => None,
         t if opts.absolute_ttl => Some(t),
@@ -90,7 +91,6 @@ pub fn restore(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if expire_at.is_some_and(|when| when <= now) {
         // Already expired: the key is not created (but REPLACE did delete).
         ctx.out.ok();
-        let _ = deleted;
         return Ok(());
     }
     let lru = initial_lru(ctx, &opts);
@@ -132,7 +132,10 @@ mod tests {
     /// replies into lossy text).
     fn payload_of(h: &mut Harness, key: &str) -> Bytes {
         let db = h.client.db;
-        let entry = h.store.dbs[db].keys.get(key.as_bytes()).expect("key exists");
+        let entry = h.store.dbs[db]
+            .keys
+            .get(key.as_bytes())
+            .expect("key exists");
         Bytes::from(crate::rdb::encode::dump_payload(&entry.val))
     }
 
@@ -152,17 +155,41 @@ mod tests {
         let mut h = Harness::new();
         h.run("RPUSH l a b 3");
         let p = payload_of(&mut h, "l");
-        assert_eq!(restore(&mut h, &["l", "0"], &p), "-BUSYKEY Target key name already exists.\r\n");
-        assert_eq!(restore(&mut h, &["l2", "-1"], &p), "-ERR Invalid TTL value, must be >= 0\r\n");
-        assert_eq!(restore(&mut h, &["l2", "0", "FREQ", "5", "IDLETIME", "1"], &p), "-ERR syntax error\r\n");
-        assert_eq!(restore(&mut h, &["l2", "0", "IDLETIME", "-1"], &p), "-ERR Invalid IDLETIME value, must be >= 0\r\n");
-        assert_eq!(restore(&mut h, &["l2", "5000", "IDLETIME", "100"], &p), "+OK\r\n");
+        assert_eq!(
+            restore(&mut h, &["l", "0"], &p),
+            "-BUSYKEY Target key name already exists.\r\n"
+        );
+        assert_eq!(
+            restore(&mut h, &["l2", "-1"], &p),
+            "-ERR Invalid TTL value, must be >= 0\r\n"
+        );
+        assert_eq!(
+            restore(&mut h, &["l2", "0", "FREQ", "5", "IDLETIME", "1"], &p),
+            "-ERR syntax error\r\n"
+        );
+        assert_eq!(
+            restore(&mut h, &["l2", "0", "IDLETIME", "-1"], &p),
+            "-ERR Invalid IDLETIME value, must be >= 0\r\n"
+        );
+        assert_eq!(
+            restore(&mut h, &["l2", "5000", "IDLETIME", "100"], &p),
+            "+OK\r\n"
+        );
         assert_eq!(h.run("OBJECT IDLETIME l2"), ":100\r\n");
-        assert_eq!(h.run("LRANGE l2 0 -1"), "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\n3\r\n");
+        assert_eq!(
+            h.run("LRANGE l2 0 -1"),
+            "*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\n3\r\n"
+        );
         assert_eq!(h.run("PTTL l2"), ":5000\r\n");
-        assert_eq!(restore(&mut h, &["l", "1", "ABSTTL", "REPLACE"], &p), "+OK\r\n");
+        assert_eq!(
+            restore(&mut h, &["l", "1", "ABSTTL", "REPLACE"], &p),
+            "+OK\r\n"
+        );
         assert_eq!(h.run("EXISTS l"), ":0\r\n");
         let bad = Bytes::from_static(b"\x00\x01a\x0a\x00garbage!");
-        assert_eq!(restore(&mut h, &["x", "0"], &bad), "-ERR DUMP payload version or checksum are wrong\r\n");
+        assert_eq!(
+            restore(&mut h, &["x", "0"], &bad),
+            "-ERR DUMP payload version or checksum are wrong\r\n"
+        );
     }
 }

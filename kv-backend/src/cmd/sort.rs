@@ -179,17 +179,23 @@ pub fn sort_ro(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 
 fn sort_generic(ctx: &mut Ctx, argv: &[Bytes], readonly: bool) -> CmdResult {
     let mut o = parse_options(argv, readonly)?;
-    let (kind, mut elems) = match ctx.lookup(&argv[1], Access::Read).map(|e| &e.val) {
+    let (kind, mut elems) = match ctx.lookup(&argv[1], Access::Read).map(|e| &mut e.val) {
         None => (SourceKind::List, Vec::new()),
         Some(Value::List(l)) => (SourceKind::List, l.iter().cloned().collect()),
         Some(Value::Set(s)) => (SourceKind::Set, s.members()),
         Some(Value::ZSet(z)) => {
+            // Redis 7.0 converts a listpack sorted set to a skiplist for
+            // SORT, for good: OBJECT ENCODING shows it afterwards.
+            z.listpack = false;
             let ordered = if z.is_empty() {
                 Vec::new()
             } else {
                 z.range_by_rank(0, z.len() - 1, false)
             };
-            (SourceKind::ZSet, ordered.into_iter().map(|(m, _)| m).collect())
+            (
+                SourceKind::ZSet,
+                ordered.into_iter().map(|(m, _)| m).collect(),
+            )
         }
         Some(_) => return Err(wrongtype()),
     };

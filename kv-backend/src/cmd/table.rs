@@ -2,8 +2,8 @@
 //! reports them), the group for redis-cli's help, and the handler.
 
 use super::{
-    bitmap, bloom, dump, generic, hash, list, pubsub, server, set, sort, string, tx, zset, CmdResult,
-    Ctx,
+    bitmap, bloom, dump, generic, hash, list, pubsub, server, set, sort, string, tx, zset,
+    CmdResult, Ctx,
 };
 use crate::frame::Reply;
 use crate::types::HashMap;

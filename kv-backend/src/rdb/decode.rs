@@ -251,7 +251,10 @@ impl<'a> Reader<'a> {
             let layer_items = self.len()?;
             let byte_len = self.len()?;
             // Bit positions are taken modulo nbits and index these bytes.
-            if nbits == 0 || !(1..=MAX_BLOOM_HASHES).contains(&hashes) || byte_len != nbits.div_ceil(8) {
+            if nbits == 0
+                || !(1..=MAX_BLOOM_HASHES).contains(&hashes)
+                || byte_len != nbits.div_ceil(8)
+            {
                 return Err(BadData);
             }
             let bits = self.take(byte_len)?.to_vec();
@@ -314,7 +317,7 @@ fn build_zset(scored: Vec<(Sds, f64)>, t: &Thresholds) -> Result<Value> {
 }
 
 fn pairs_of(entries: Vec<Sds>) -> Result<Vec<(Sds, Sds)>> {
-    if entries.len() % 2 != 0 {
+    if !entries.len().is_multiple_of(2) {
         return Err(BadData);
     }
     let mut it = entries.into_iter();
@@ -493,7 +496,12 @@ mod tests {
             Value::string(b"12"),
             Value::string(b"-3000000000"),
             Value::string(&[b'x'; 100]),
-            Value::List(Box::new(["a", "1"].iter().map(|s| Sds::from_slice(s.as_bytes())).collect())),
+            Value::List(Box::new(
+                ["a", "1"]
+                    .iter()
+                    .map(|s| Sds::from_slice(s.as_bytes()))
+                    .collect(),
+            )),
             Value::Hash(Box::new(h)),
             Value::ZSet(Box::new(z)),
             Value::Set(Box::new(set)),
@@ -501,11 +509,16 @@ mod tests {
         ];
         for v in &values {
             let back = decode(&dump_payload(v)).expect("decodes");
-            assert_eq!(format!("{back:?}").len() > 0, true);
             assert_eq!(back.type_name(), v.type_name());
             assert_eq!(back.encoding(), v.encoding());
-            assert_eq!(back.element_count(), v.element_count());
-            assert_eq!(dump_payload(&back).len(), dump_payload(v).len());
+            match (&back, v) {
+                // Member order of the score map is arbitrary: compare ranks.
+                (Value::ZSet(a), Value::ZSet(b)) => assert_eq!(
+                    a.range_by_rank(0, a.len() - 1, false),
+                    b.range_by_rank(0, b.len() - 1, false)
+                ),
+                _ => assert_eq!(dump_payload(&back), dump_payload(v)),
+            }
         }
     }
 
@@ -541,7 +554,11 @@ mod tests {
         z.set(b"member", 2.0, &t);
         for v in [
             Value::string(&[b'q'; 70]),
-            Value::List(Box::new((0..50).map(|i| Sds::from_slice(format!("{i}").as_bytes())).collect())),
+            Value::List(Box::new(
+                (0..50)
+                    .map(|i| Sds::from_slice(format!("{i}").as_bytes()))
+                    .collect(),
+            )),
             Value::ZSet(Box::new(z)),
             Value::Bloom(Box::new(ScalableBloom::new(0.01, 10, 2))),
         ] {
