@@ -550,6 +550,19 @@ mod tests {
         let mut hash_lp = vec![TYPE_HASH_LISTPACK];
         crate::rdb::encode::write_string(&mut hash_lp, &lp);
         let mut seeds: Vec<Vec<u8>> = vec![hash_lp];
+        // Payloads made by redis-server 7.0: a quicklist of a listpack with
+        // every integer width (LZF-compressed), an intset, a listpack zset,
+        // an LZF string.
+        seeds.push(b"\x12\x01\x02\xc3\x27@g\x13g\x00\x00\x00\x06\x00\x81a\x02\x01\x01\xdf8\x02\xf2p\x11\x01\x04\xf4 \x12\x01\x00\x02 \x03\x03\x09\xe0Fx\xe0<\x00\x01H\xff".to_vec());
+        seeds.push(b"\x0b\x14\x04\x00\x00\x00\x03\x00\x00\x00\x90\xee\xfe\xff\x01\x00\x00\x00\x03\x00\x00\x00".to_vec());
+        seeds.push(b"\x11\x22\x22\x00\x00\x00\x08\x00\x81d\x02\xdf\xfd\x02\x81a\x02\x01\x01\x81b\x02\x832.5\x04\x81c\x02\x83inf\x04\xff".to_vec());
+        seeds.push(b"\x00\xc3\x0c@x\x04abcda\xe0h\x03\x01cd".to_vec());
+        for seed in &seeds[1..] {
+            assert!(
+                read_object(seed, &t).is_ok(),
+                "seed decodes before mutation"
+            );
+        }
         let mut z = ZSet::new(1, &t);
         z.set(b"member", 2.0, &t);
         for v in [
