@@ -3,6 +3,7 @@
 //! before anything is allocated or copied, every loop consumes input or
 //! stops, and any inconsistency is a [`BadData`] error, never a panic.
 
+use super::ziplist::ziplist_entries;
 use super::*;
 use crate::types::bloom::{Layer, ScalableBloom};
 use crate::types::hash::Hash;
@@ -200,14 +201,17 @@ impl<'a> Reader<'a> {
                 }
                 build_zset(scored, t)
             }
-            TYPE_ZSET_LISTPACK => {
-                let blob = self.string()?;
-                let mut scored = Vec::new();
-                for (member, score) in pairs_of(listpack_entries(&blob)?)? {
-                    let score = crate::util::parse_f64(&score).ok_or(BadData)?;
-                    scored.push((member, score));
+            TYPE_ZSET_LISTPACK => build_zset(scored_pairs(listpack_entries(&self.string()?)?)?, t),
+            TYPE_ZSET_ZIPLIST => build_zset(scored_pairs(ziplist_entries(&self.string()?)?)?, t),
+            TYPE_HASH_ZIPLIST => build_hash(pairs_of(ziplist_entries(&self.string()?)?)?, t),
+            TYPE_LIST_ZIPLIST => build_list(ziplist_entries(&self.string()?)?),
+            TYPE_LIST_QUICKLIST => {
+                let nodes = self.count()?;
+                let mut elements = Vec::new();
+                for _ in 0..nodes {
+                    elements.extend(ziplist_entries(&self.string()?)?);
                 }
-                build_zset(scored, t)
+                build_list(elements)
             }
             TYPE_KV_BLOOM => self.bloom(),
             _ => Err(BadData),
@@ -314,6 +318,23 @@ fn build_zset(scored: Vec<(Sds, f64)>, t: &Thresholds) -> Result<Value> {
         }
     }
     Ok(Value::ZSet(Box::new(zset)))
+}
+
+/// Member/score pairs of a listpack or ziplist sorted set; scores are
+/// integers or text.
+fn scored_pairs(entries: Vec<Sds>) -> Result<Vec<(Sds, f64)>> {
+    let mut scored = Vec::new();
+    for (member, score) in pairs_of(entries)? {
+        scored.push((member, crate::util::parse_f64(&score).ok_or(BadData)?));
+    }
+    Ok(scored)
+}
+
+fn build_list(elements: Vec<Sds>) -> Result<Value> {
+    if elements.is_empty() {
+        return Err(BadData);
+    }
+    Ok(Value::List(Box::new(elements.into_iter().collect())))
 }
 
 fn pairs_of(entries: Vec<Sds>) -> Result<Vec<(Sds, Sds)>> {
@@ -522,6 +543,47 @@ mod tests {
         }
     }
 
+    /// A ziplist of "f", 5, "g", 7.5 as Redis 6.2 wrote small hashes and
+    /// sorted sets.
+    fn ziplist_of_two_pairs() -> Vec<u8> {
+        let mut zl = vec![0; 10];
+        zl.extend_from_slice(b"\x00\x01f\x03\xf6\x02\x01g\x03\x037.5");
+        zl.push(0xff);
+        let total = zl.len() as u32;
+        zl[..4].copy_from_slice(&total.to_le_bytes());
+        zl[4] = 18; // offset of the last entry
+        zl[8] = 4;
+        zl
+    }
+
+    #[test]
+    fn reads_ziplist_types_of_older_versions() {
+        let t = Thresholds::default();
+        let zl = ziplist_of_two_pairs();
+        for kind in [TYPE_HASH_ZIPLIST, TYPE_ZSET_ZIPLIST, TYPE_LIST_ZIPLIST] {
+            let mut body = vec![kind];
+            crate::rdb::encode::write_string(&mut body, &zl);
+            let v = read_object(&body, &t).expect("ziplist value");
+            assert_eq!(
+                v.encoding(),
+                if kind == TYPE_LIST_ZIPLIST {
+                    "quicklist"
+                } else {
+                    "listpack"
+                }
+            );
+            assert_eq!(
+                v.element_count(),
+                if kind == TYPE_LIST_ZIPLIST { 4 } else { 2 }
+            );
+        }
+        let mut quicklist = vec![TYPE_LIST_QUICKLIST, 2];
+        crate::rdb::encode::write_string(&mut quicklist, &zl);
+        crate::rdb::encode::write_string(&mut quicklist, &zl);
+        let v = read_object(&quicklist, &t).expect("quicklist of ziplists");
+        assert_eq!(v.element_count(), 8);
+    }
+
     #[test]
     fn bad_footers_are_refused() {
         let mut p = dump_payload(&Value::string(b"hello"));
@@ -557,6 +619,14 @@ mod tests {
         seeds.push(b"\x0b\x14\x04\x00\x00\x00\x03\x00\x00\x00\x90\xee\xfe\xff\x01\x00\x00\x00\x03\x00\x00\x00".to_vec());
         seeds.push(b"\x11\x22\x22\x00\x00\x00\x08\x00\x81d\x02\xdf\xfd\x02\x81a\x02\x01\x01\x81b\x02\x832.5\x04\x81c\x02\x83inf\x04\xff".to_vec());
         seeds.push(b"\x00\xc3\x0c@x\x04abcda\xe0h\x03\x01cd".to_vec());
+        for kind in [TYPE_ZSET_ZIPLIST, TYPE_LIST_QUICKLIST] {
+            let mut body = vec![kind];
+            if kind == TYPE_LIST_QUICKLIST {
+                body.push(1);
+            }
+            crate::rdb::encode::write_string(&mut body, &ziplist_of_two_pairs());
+            seeds.push(body);
+        }
         for seed in &seeds[1..] {
             assert!(
                 read_object(seed, &t).is_ok(),

@@ -11,13 +11,15 @@
 //! private type [`TYPE_KV_BLOOM`] (200), which redis-server rejects with
 //! "Bad data format". What it reads: all of those plus what Redis 7.0 writes
 //! (quicklist-2 of listpacks, listpack hashes and sorted sets, intsets, LZF
-//! strings) and the old text-score sorted sets (type 3). Ziplist-based types
-//! from RDB versions before 10 are refused.
+//! strings), the old text-score sorted sets (type 3), and the ziplist-based
+//! types of RDB versions before 10 (Redis 6.2 and older). Not read: zipmaps
+//! (type 9, Redis 2.x), streams and module values.
 
 pub mod crc64;
 pub mod decode;
 pub mod encode;
 pub mod lzf;
+pub mod ziplist;
 
 /// The RDB format version Redis 7.0 writes and the newest it reads.
 pub const RDB_VERSION: u16 = 10;
@@ -28,7 +30,11 @@ pub const TYPE_SET: u8 = 2;
 pub const TYPE_ZSET: u8 = 3;
 pub const TYPE_HASH: u8 = 4;
 pub const TYPE_ZSET_2: u8 = 5;
+pub const TYPE_LIST_ZIPLIST: u8 = 10;
 pub const TYPE_SET_INTSET: u8 = 11;
+pub const TYPE_ZSET_ZIPLIST: u8 = 12;
+pub const TYPE_HASH_ZIPLIST: u8 = 13;
+pub const TYPE_LIST_QUICKLIST: u8 = 14;
 pub const TYPE_HASH_LISTPACK: u8 = 16;
 pub const TYPE_ZSET_LISTPACK: u8 = 17;
 pub const TYPE_LIST_QUICKLIST_2: u8 = 18;
