@@ -1,11 +1,16 @@
 //! Keyspace commands: DEL, EXISTS, TYPE, RENAME, KEYS, SCAN, SELECT, MOVE,
-//! SWAPDB, COPY, FLUSH*, OBJECT and the EXPIRE/TTL family.
+//! SWAPDB, COPY, FLUSH*, OBJECT and the EXPIRE/TTL family (SORT and
+//! DUMP/RESTORE are in sort.rs and dump.rs).
 
 use super::{eq_ic, err, int_arg, CmdError, CmdResult, Ctx, NO_KEY, SYNTAX};
 use crate::db::{idle_secs, lfu_decayed, Access};
 use crate::types::{Sds, Value};
 use crate::util::{glob_match, rand_below};
 use bytes::Bytes;
+
+// The generic group's larger commands live in their own files.
+pub use super::dump::{dump, restore};
+pub use super::sort::{sort, sort_ro};
 
 pub fn del(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let db = ctx.client.db;

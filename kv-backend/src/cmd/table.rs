@@ -2,8 +2,7 @@
 //! reports them), the group for redis-cli's help, and the handler.
 
 use super::{
-    bitmap, bloom, dump, generic, hash, list, pubsub, server, set, sort, string, tx, zset,
-    CmdResult, Ctx,
+    bitmap, bloom, generic, hash, list, pubsub, server, set, string, tx, zset, CmdResult, Ctx,
 };
 use crate::frame::Reply;
 use crate::types::HashMap;
@@ -164,10 +163,10 @@ fn build() -> Vec<Command> {
         ),
         cmd!("persist", 2, WDF, 1, 1, 1, "generic", generic::persist),
         cmd!("copy", -3, W, 1, 2, 1, "generic", generic::copy),
-        cmd!("sort", -2, W, 1, 1, 1, "generic", sort::sort),
-        cmd!("sort_ro", -2, R, 1, 1, 1, "generic", sort::sort_ro),
-        cmd!("dump", 2, R, 1, 1, 1, "generic", dump::dump),
-        cmd!("restore", -4, W, 1, 1, 1, "generic", dump::restore),
+        cmd!("sort", -2, W, 1, 1, 1, "generic", generic::sort),
+        cmd!("sort_ro", -2, R, 1, 1, 1, "generic", generic::sort_ro),
+        cmd!("dump", 2, R, 1, 1, 1, "generic", generic::dump),
+        cmd!("restore", -4, W, 1, 1, 1, "generic", generic::restore),
         // strings
         cmd!("get", 2, RF, 1, 1, 1, "string", string::get),
         cmd!("set", -3, W, 1, 1, 1, "string", string::set),
