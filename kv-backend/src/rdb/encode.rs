@@ -19,14 +19,27 @@ pub fn write_len(out: &mut Vec<u8>, n: u64) {
     }
 }
 
-/// Appends a string; canonical integers that fit 32 bits take the compact
-/// integer encoding, as Redis writes them.
+/// Strings longer than this are LZF-compressed when that saves 4+ bytes.
+const COMPRESS_ABOVE: usize = 20;
+
+/// Appends a string as Redis writes it: canonical integers that fit 32
+/// bits in the compact integer encoding, long strings LZF-compressed when
+/// that pays, the rest plain.
 pub fn write_string(out: &mut Vec<u8>, s: &[u8]) {
     if s.len() <= 11 {
         if let Some(n) = crate::util::parse_i64_strict(s) {
             if write_small_int(out, n) {
                 return;
             }
+        }
+    }
+    if s.len() > COMPRESS_ABOVE {
+        if let Some(packed) = lzf::compress(s, s.len() - 4) {
+            out.push((LEN_ENCVAL << 6) | ENC_LZF);
+            write_len(out, packed.len() as u64);
+            write_len(out, s.len() as u64);
+            out.extend_from_slice(&packed);
+            return;
         }
     }
     write_len(out, s.len() as u64);

@@ -5,7 +5,8 @@
 //!
 //! What kv-server writes (all accepted by redis-server 7.0.15, which picks
 //! its compact encodings on load by the same thresholds we do):
-//! strings as type 0 (small integers int-encoded, no LZF), lists as type 1
+//! strings as type 0 (small integers int-encoded, long strings LZF-
+//! compressed when that pays, as Redis does everywhere), lists as type 1
 //! (plain list of strings), sets as type 2, hashes as type 4, sorted sets
 //! as type 5 (binary double scores), and our scalable bloom filters as the
 //! private type [`TYPE_KV_BLOOM`] (200), which redis-server rejects with
