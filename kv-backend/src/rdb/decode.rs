@@ -410,14 +410,15 @@ pub fn listpack_entries(lp: &[u8]) -> Result<Vec<Sds>> {
     Ok(entries)
 }
 
-/// Bytes taken by the back-length that follows an entry of `len` bytes
-/// (7 bits per byte).
-fn backlen_size(len: usize) -> usize {
+/// Bytes taken by the back-length that follows an entry of `len` bytes:
+/// 7 bits per byte, with Redis' lpEncodeBacklen boundaries (which move to
+/// the next size one short of each power of 128).
+pub fn backlen_size(len: usize) -> usize {
     match len {
         0..=127 => 1,
-        128..=16383 => 2,
-        16384..=2097151 => 3,
-        2097152..=268435455 => 4,
+        128..=16382 => 2,
+        16383..=2097150 => 3,
+        2097151..=268435454 => 4,
         _ => 5,
     }
 }

@@ -38,7 +38,8 @@ def populate(c):
     c.set("s:ttl", "v", ex=1000)
     c.rpush("l:small", "a", "b", "", *big_ints())
     c.rpush("l:large", *[f"element-{i}" for i in range(5000)])
-    c.rpush("l:longvals", *["v" * n for n in (10, 100, 1000, 5000, 20000)])
+    # 16378 bytes make a listpack entry of 16383, where the back-length grows.
+    c.rpush("l:longvals", *["v" * n for n in (10, 100, 1000, 5000, 16378, 20000)])
     c.rpush("l:ints", *range(-3000, 3000, 7))
     c.hset("h:small", mapping={"f1": "v1", "f2": 2, "": "empty", "n": -40000})
     c.hset("h:large", mapping={f"field{i}": f"value{i}" for i in range(1000)})
