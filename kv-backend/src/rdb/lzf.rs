@@ -16,7 +16,9 @@ pub fn decompress(input: &[u8], expected_len: usize) -> Result<Vec<u8>, LzfError
     if expected_len > input.len().saturating_mul(132).saturating_add(32) {
         return Err(LzfError);
     }
-    let mut out = Vec::with_capacity(expected_len);
+    // Reserve for a typical ratio only: the output grows with what the
+    // input really produces, not with what its header claims.
+    let mut out = Vec::with_capacity(expected_len.min(input.len().saturating_mul(4) + 64));
     let mut pos = 0;
     while pos < input.len() {
         let ctrl = input[pos] as usize;
