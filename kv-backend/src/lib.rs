@@ -16,6 +16,7 @@ pub mod frame;
 pub mod info;
 pub mod log;
 pub mod pubsub;
+pub mod rdb;
 pub mod server;
 pub mod types;
 pub mod util;

@@ -54,6 +54,27 @@ fn server_transactions_and_resp3_match_redis() {
 }
 
 #[test]
+fn copy_sort_dump_restore_match_redis() {
+    run_cases(&["generic.txt"]);
+}
+
+#[test]
+fn dump_payloads_restore_across_servers() {
+    let redis = redis_server(&[]);
+    let kv = kv_server(&[]);
+    let (ok, out) = python(
+        "dump_cross.py",
+        &[redis.port.to_string(), kv.port.to_string()],
+    );
+    println!("{out}");
+    assert!(ok, "DUMP/RESTORE round trips differ:\n{out}");
+    assert!(
+        out.contains("keys restored identically"),
+        "round-trip script did not run: {out}"
+    );
+}
+
+#[test]
 fn multi_client_behaviour_matches_redis() {
     let redis = redis_server(&[]);
     let kv = kv_server(&[]);

@@ -1,11 +1,16 @@
 //! Keyspace commands: DEL, EXISTS, TYPE, RENAME, KEYS, SCAN, SELECT, MOVE,
-//! SWAPDB, FLUSH*, OBJECT and the EXPIRE/TTL family.
+//! SWAPDB, COPY, FLUSH*, OBJECT and the EXPIRE/TTL family (SORT and
+//! DUMP/RESTORE are in sort.rs and dump.rs).
 
 use super::{eq_ic, err, int_arg, CmdError, CmdResult, Ctx, NO_KEY, SYNTAX};
 use crate::db::{idle_secs, lfu_decayed, Access};
 use crate::types::{Sds, Value};
 use crate::util::{glob_match, rand_below};
 use bytes::Bytes;
+
+// The generic group's larger commands live in their own files.
+pub use super::dump::{dump, restore};
+pub use super::sort::{sort, sort_ro};
 
 pub fn del(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let db = ctx.client.db;
@@ -288,6 +293,51 @@ pub fn move_cmd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     }
     ctx.store.signal_modified(src, key);
     ctx.store.signal_modified(dst, key);
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// COPY source destination [DB destination-db] [REPLACE]
+pub fn copy(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
+    let src_db = ctx.client.db;
+    let mut dst_db = src_db;
+    let mut replace = false;
+    let mut i = 3;
+    while i < argv.len() {
+        if eq_ic(&argv[i], "REPLACE") {
+            replace = true;
+        } else if eq_ic(&argv[i], "DB") && i + 1 < argv.len() {
+            dst_db = db_index(ctx, &argv[i + 1], super::NOT_INT)?;
+            i += 1;
+        } else {
+            return Err(err(SYNTAX));
+        }
+        i += 1;
+    }
+    let (src, dst) = (&argv[1], &argv[2]);
+    if src_db == dst_db && src == dst {
+        return Err(err("ERR source and destination objects are the same"));
+    }
+    let now = ctx.now;
+    let Some(entry) = ctx.store.lookup(src_db, src, now, Access::Read) else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let copy = entry.val.duplicate();
+    let ttl = ctx.store.dbs[src_db].expire_at(src);
+    if ctx.store.lookup(dst_db, dst, now, Access::Write).is_some() {
+        if !replace {
+            ctx.out.int(0);
+            return Ok(());
+        }
+        ctx.store.remove(dst_db, dst);
+    }
+    let lru = ctx.store.fresh_lru(now);
+    ctx.store.dbs[dst_db].insert(Sds::from_slice(dst), crate::db::Entry { val: copy, lru });
+    if let Some(when) = ttl {
+        ctx.store.set_expire(dst_db, dst, when);
+    }
+    ctx.store.signal_modified(dst_db, dst);
     ctx.out.int(1);
     Ok(())
 }

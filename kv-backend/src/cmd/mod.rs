@@ -6,6 +6,7 @@ pub mod bitmap;
 pub mod bloom;
 pub mod command;
 pub mod docs;
+pub mod dump;
 pub mod generic;
 pub mod hash;
 pub mod keys;
@@ -15,6 +16,7 @@ pub mod meta;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod sort;
 pub mod string;
 pub mod table;
 #[cfg(test)]

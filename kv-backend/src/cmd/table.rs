@@ -167,6 +167,11 @@ fn build() -> Vec<Command> {
             generic::pexpiretime
         ),
         cmd!("persist", 2, WDF, 1, 1, 1, "generic", generic::persist),
+        cmd!("copy", -3, W, 1, 2, 1, "generic", generic::copy),
+        cmd!("sort", -2, W, 1, 1, 1, "generic", generic::sort),
+        cmd!("sort_ro", -2, R, 1, 1, 1, "generic", generic::sort_ro),
+        cmd!("dump", 2, R, 1, 1, 1, "generic", generic::dump),
+        cmd!("restore", -4, W, 1, 1, 1, "generic", generic::restore),
         // strings
         cmd!("get", 2, RF, 1, 1, 1, "string", string::get),
         cmd!("set", -3, W, 1, 1, 1, "string", string::set),

@@ -104,6 +104,37 @@ impl Value {
         }
     }
 
+    /// A deep copy in the same encoding, as COPY makes (Redis' dup functions
+    /// keep the source's encoding).
+    pub fn duplicate(&self) -> Value {
+        match self {
+            Value::Int(n) => Value::Int(*n),
+            Value::Embstr(s) => Value::Embstr(s.clone()),
+            Value::Raw(s) => Value::Raw(s.clone()),
+            Value::List(l) => Value::List(l.clone()),
+            Value::Hash(h) => Value::Hash(Box::new(hash::Hash {
+                map: h.map.clone(),
+                listpack: h.listpack,
+            })),
+            Value::Set(s) => Value::Set(Box::new(match s.as_ref() {
+                set::Set::Intset(v) => set::Set::Intset(v.clone()),
+                set::Set::Table(t) => set::Set::Table(t.clone()),
+            })),
+            Value::ZSet(z) => {
+                let mut copy = zset::ZSet {
+                    dict: z.dict.clone(),
+                    list: skiplist::SkipList::new(),
+                    listpack: z.listpack,
+                };
+                for (member, score) in z.dict.iter() {
+                    copy.list.insert(*score, member.clone());
+                }
+                Value::ZSet(Box::new(copy))
+            }
+            Value::Bloom(b) => Value::Bloom(b.clone()),
+        }
+    }
+
     /// Number of elements (1 for strings), used by eviction/lazy-free stats.
     pub fn element_count(&self) -> usize {
         match self {
