@@ -5,6 +5,7 @@
 //! command family plus the dispatch table, `db` the keyspace with expiry and
 //! eviction, `types` the value types, `server` the network loop.
 
+pub mod admin;
 pub mod alloc;
 pub mod blocking;
 pub mod clients;
@@ -14,8 +15,11 @@ pub mod connection;
 pub mod db;
 pub mod frame;
 pub mod info;
+pub mod latency;
 pub mod log;
 pub mod pubsub;
 pub mod server;
+pub mod slowlog;
+pub mod stats;
 pub mod types;
 pub mod util;

@@ -44,6 +44,11 @@ fn server_transactions_and_resp3_match_redis() {
 }
 
 #[test]
+fn admin_commands_match_redis() {
+    run_cases(&["admin.txt"]);
+}
+
+#[test]
 fn multi_client_behaviour_matches_redis() {
     let redis = redis_server(&[]);
     let kv = kv_server(&[]);

@@ -112,6 +112,9 @@ const SYNTAX: &[(&str, &str, &str)] = &[
     ("bf.add", "key item", "Adds an item to a Bloom Filter"),
     ("bf.exists", "key item", "Checks whether an item exists in a Bloom Filter"),
     ("bf.reserve", "key error_rate capacity [EXPANSION expansion] [NONSCALING]", "Creates a new Bloom Filter"),
+    ("slowlog", "subcommand [argument...]", "A container for slow log commands"),
+    ("latency", "subcommand [argument...]", "A container for latency diagnostics commands"),
+    ("monitor", "", "Listen for all requests received by the server in real time"),
 ];
 
 /// One argument in COMMAND DOCS' shape.

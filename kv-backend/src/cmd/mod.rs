@@ -3,12 +3,14 @@
 
 pub mod bitmap;
 pub mod bloom;
+pub mod client;
 pub mod docs;
 pub mod generic;
 pub mod hash;
 pub mod list;
 pub mod pubsub;
 pub mod server;
+pub mod slowlog;
 pub mod set;
 pub mod string;
 pub mod table;
@@ -111,6 +113,14 @@ pub struct Client {
     pub last_cmd: &'static str,
     /// Connected from a loopback address (for `enable-debug-command local`).
     pub local: bool,
+    /// CLIENT REPLY OFF: replies are dropped.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP: drop the reply of the next command...
+    pub skip_next_reply: bool,
+    /// ...which is this one.
+    pub skip_this_reply: bool,
+    /// CLIENT NO-EVICT (shown as the `e` flag).
+    pub no_evict: bool,
 }
 
 impl Client {
@@ -131,6 +141,10 @@ impl Client {
             close_after_reply: false,
             last_cmd: "NULL",
             local: false,
+            reply_off: false,
+            skip_next_reply: false,
+            skip_this_reply: false,
+            no_evict: false,
         }
     }
 
@@ -371,46 +385,84 @@ fn unknown_command(argv: &[Bytes]) -> CmdError {
 
 /// Runs one client request through every check, then the command.
 pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) {
-    ctx.store.stats.total_commands_processed += 1;
-    if let Err(e) = dispatch_inner(ctx, argv) {
-        ctx.store.stats.total_error_replies += 1;
-        ctx.out.error(&e.0);
+    let cmd = table::lookup(&argv[0]);
+    let in_multi = ctx.client.multi.is_some();
+    match check_command(ctx, cmd, argv) {
+        Err(e) => {
+            if in_multi {
+                ctx.client.multi_error = true;
+            }
+            if let Some(slot) = cmd.and_then(|c| crate::stats::slot_of(c, argv)) {
+                ctx.store.stats.commands.rejected(slot);
+            }
+            reply_error(ctx, &e);
+        }
+        Ok(cmd) => {
+            ctx.client.last_cmd = crate::stats::full_name(cmd, argv);
+            if in_multi
+                && !matches!(
+                    cmd.name,
+                    "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+                )
+            {
+                ctx.client
+                    .multi
+                    .as_mut()
+                    .expect("in multi")
+                    .push(argv.to_vec());
+                ctx.out.simple("QUEUED");
+            } else {
+                execute(ctx, cmd, argv);
+            }
+        }
     }
     if !ctx.in_exec && ctx.store.blocking.has_ready() {
         list::serve_blocked(ctx.store, ctx.now);
     }
 }
 
-fn dispatch_inner(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let cmd = table::lookup(&argv[0]);
-    let in_multi = ctx.client.multi.is_some();
-    let checked = check_command(ctx, cmd, argv);
-    if let Err(e) = checked {
-        if in_multi {
-            ctx.client.multi_error = true;
-        }
-        return Err(e);
-    }
-    let cmd = cmd.expect("checked");
-    ctx.client.last_cmd = cmd.name;
-    if in_multi
-        && !matches!(
-            cmd.name,
-            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-        )
-    {
-        ctx.client
-            .multi
-            .as_mut()
-            .expect("in multi")
-            .push(argv.to_vec());
-        ctx.out.simple("QUEUED");
-        return Ok(());
-    }
-    (cmd.handler)(ctx, argv)
+/// Writes an error reply and counts it (total_error_replies, errorstats).
+pub fn reply_error(ctx: &mut Ctx, e: &CmdError) {
+    ctx.store.stats.total_error_replies += 1;
+    ctx.store.stats.errors.count(&e.0);
+    ctx.out.error(&e.0);
 }
 
-fn check_command(ctx: &mut Ctx, cmd: Option<&'static table::Command>, argv: &[Bytes]) -> CmdResult {
+/// Runs a command that passed its checks, and accounts for it: command
+/// stats, slow log, latency monitor, MONITOR feed.
+fn execute(ctx: &mut Ctx, cmd: &'static table::Command, argv: &[Bytes]) {
+    let started = std::time::Instant::now();
+    let result = (cmd.handler)(ctx, argv);
+    let usec = started.elapsed().as_micros() as u64;
+    let slot = crate::stats::slot_of(cmd, argv);
+    match &result {
+        // Subcommand arity errors: Redis rejects them before the call.
+        Err(e) if crate::stats::is_arity_error(&e.0) => {
+            if let Some(slot) = slot {
+                ctx.store.stats.commands.rejected(slot);
+            }
+        }
+        _ => {
+            ctx.store.stats.total_commands_processed += 1;
+            if let Some(slot) = slot {
+                ctx.store
+                    .stats
+                    .commands
+                    .called(slot, usec, result.is_err());
+            }
+            crate::cmd::slowlog::after_call(ctx, cmd, argv, usec);
+        }
+    }
+    if let Err(e) = result {
+        reply_error(ctx, &e);
+    }
+}
+
+fn check_command(
+    ctx: &mut Ctx,
+    cmd: Option<&'static table::Command>,
+    argv: &[Bytes],
+) -> Result<&'static table::Command, CmdError> {
     let Some(cmd) = cmd else {
         return Err(unknown_command(argv));
     };
@@ -438,18 +490,15 @@ fn check_command(ctx: &mut Ctx, cmd: Option<&'static table::Command>, argv: &[By
             ));
         }
     }
-    Ok(())
+    Ok(cmd)
 }
 
 /// Runs a command already checked at queue time (inside EXEC).
 pub fn call_queued(ctx: &mut Ctx, argv: &[Bytes]) {
     let Some(cmd) = table::lookup(&argv[0]) else {
-        ctx.out.error(&unknown_command(argv).0);
+        reply_error(ctx, &unknown_command(argv));
         return;
     };
-    ctx.store.stats.total_commands_processed += 1;
-    if let Err(e) = (cmd.handler)(ctx, argv) {
-        ctx.store.stats.total_error_replies += 1;
-        ctx.out.error(&e.0);
-    }
+    ctx.client.last_cmd = crate::stats::full_name(cmd, argv);
+    execute(ctx, cmd, argv);
 }

@@ -2,7 +2,8 @@
 //! reports them), the group for redis-cli's help, and the handler.
 
 use super::{
-    bitmap, bloom, generic, hash, list, pubsub, server, set, string, tx, zset, CmdResult, Ctx,
+    bitmap, bloom, generic, hash, list, pubsub, server, set, slowlog, string, tx, zset, CmdResult,
+    Ctx,
 };
 use crate::frame::Reply;
 use crate::types::HashMap;
@@ -131,6 +132,9 @@ fn build() -> Vec<Command> {
         cmd!("flushdb", -1, WD, 0, 0, 0, "server", generic::flushdb),
         cmd!("flushall", -1, WD, 0, 0, 0, "server", generic::flushall),
         cmd!("swapdb", 3, WDF, 0, 0, 0, "server", generic::swapdb),
+        cmd!("slowlog", -2, ADMIN | LOADING | STALE, 0, 0, 0, "server", slowlog::slowlog),
+        cmd!("latency", -2, A, 0, 0, 0, "server", slowlog::latency),
+        cmd!("monitor", 1, A, 0, 0, 0, "server", slowlog::monitor),
         // generic
         cmd!("del", -2, WD, 1, -1, 1, "generic", generic::del),
         cmd!("unlink", -2, WDF, 1, -1, 1, "generic", generic::del),
@@ -563,6 +567,18 @@ fn table() -> &'static Table {
 
 pub fn all() -> &'static [Command] {
     &table().cmds
+}
+
+/// A command's index in the table: its slot in per-command statistics.
+/// `usize::MAX` for a command that is not in the table.
+pub fn id(c: &Command) -> usize {
+    let base = table().cmds.as_ptr() as usize;
+    let offset = (c as *const Command as usize).wrapping_sub(base) / std::mem::size_of::<Command>();
+    if offset < table().cmds.len() {
+        offset
+    } else {
+        usize::MAX
+    }
 }
 
 /// Case-insensitive lookup without allocating for normal-length names.
