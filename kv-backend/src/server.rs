@@ -373,7 +373,6 @@ impl Conn {
                 break;
             }
             let reply_start = self.out.buf.len();
-            let skip_reply = self.client.skip_this_reply;
             let mut ctx = Ctx {
                 store: &mut st,
                 client: &mut self.client,
@@ -383,7 +382,7 @@ impl Conn {
             };
             dispatch(&mut ctx, &argv);
             // CLIENT REPLY OFF / SKIP: the reply is dropped.
-            if self.client.reply_off || skip_reply {
+            if self.client.reply_off || self.client.skip_this_reply {
                 self.out.buf.truncate(reply_start);
             }
             self.client.skip_this_reply = std::mem::take(&mut self.client.skip_next_reply);

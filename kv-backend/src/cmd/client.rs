@@ -294,6 +294,7 @@ fn reply(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     if eq_ic(mode, "on") {
         ctx.client.reply_off = false;
         ctx.client.skip_next_reply = false;
+        ctx.client.skip_this_reply = false;
         ctx.out.ok();
     } else if eq_ic(mode, "off") {
         ctx.client.reply_off = true;

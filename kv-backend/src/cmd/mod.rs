@@ -434,22 +434,19 @@ fn execute(ctx: &mut Ctx, cmd: &'static table::Command, argv: &[Bytes]) {
     let started = std::time::Instant::now();
     let result = (cmd.handler)(ctx, argv);
     let usec = started.elapsed().as_micros() as u64;
-    let slot = crate::stats::slot_of(cmd, argv);
-    match &result {
-        // Subcommand arity errors: Redis rejects them before the call.
-        Err(e) if crate::stats::is_arity_error(&e.0) => {
-            if let Some(slot) = slot {
-                ctx.store.stats.commands.rejected(slot);
-            }
+    match (crate::stats::slot_of(cmd, argv), &result) {
+        // An unknown subcommand: Redis rejects it before any call.
+        (None, _) => {}
+        // So are subcommand arity errors.
+        (Some(slot), Err(e)) if crate::stats::is_arity_error(&e.0) => {
+            ctx.store.stats.commands.rejected(slot);
         }
-        _ => {
+        (Some(slot), _) => {
             ctx.store.stats.total_commands_processed += 1;
-            if let Some(slot) = slot {
-                ctx.store
-                    .stats
-                    .commands
-                    .called(slot, usec, result.is_err());
-            }
+            ctx.store
+                .stats
+                .commands
+                .called(slot, usec, result.is_err());
             crate::cmd::slowlog::after_call(ctx, cmd, argv, usec);
         }
     }
