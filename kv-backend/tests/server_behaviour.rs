@@ -475,3 +475,66 @@ fn protected_mode_refuses_remote_clients_like_redis() {
     local.cmd(&["CONFIG", "SET", "requirepass", "pw"]);
     assert!(first_words_from(ip, kv.port).starts_with("-NOAUTH"));
 }
+
+/// LATENCY LATEST with the numbers replaced by whether they are plausible.
+fn latency_shape(c: &mut Client, min_ms: i64) -> Vec<(String, bool)> {
+    match c.cmd(&["LATENCY", "LATEST"]) {
+        Resp::Array(Some(events)) => events
+            .into_iter()
+            .map(|e| match e {
+                Resp::Array(Some(f)) if f.len() == 4 => {
+                    let ok = f[2].as_int() >= min_ms && f[3].as_int() >= f[2].as_int();
+                    (f[0].as_text(), ok)
+                }
+                other => panic!("bad LATENCY LATEST entry {other:?}"),
+            })
+            .collect(),
+        other => panic!("bad LATENCY LATEST reply {other:?}"),
+    }
+}
+
+#[test]
+fn latency_monitor_records_slow_commands_like_redis() {
+    let redis = redis_server(&["--enable-debug-command", "yes"]);
+    let kv = kv_server(&["--enable-debug-command", "yes"]);
+    for port in [redis.port, kv.port] {
+        let mut c = Client::connect(port);
+        // Off by default: nothing is recorded.
+        c.cmd(&["DEBUG", "SLEEP", "0.03"]);
+        assert_eq!(latency_shape(&mut c, 0), vec![], "port {port}");
+        c.cmd(&["CONFIG", "SET", "latency-monitor-threshold", "20"]);
+        c.cmd(&["DEBUG", "SLEEP", "0.03"]);
+        c.cmd(&["GET", "fast-and-below-threshold"]);
+        assert_eq!(
+            latency_shape(&mut c, 30),
+            vec![("command".to_string(), true)],
+            "port {port}"
+        );
+        match c.cmd(&["LATENCY", "HISTORY", "command"]) {
+            Resp::Array(Some(samples)) => assert_eq!(samples.len(), 1, "port {port}"),
+            other => panic!("bad LATENCY HISTORY reply {other:?}"),
+        }
+        let doctor = c.cmd(&["LATENCY", "DOCTOR"]).as_text();
+        assert!(doctor.contains("1. command: 1 latency spikes"), "{doctor}");
+        assert_eq!(c.cmd(&["LATENCY", "RESET"]), Resp::Int(1));
+        assert_eq!(latency_shape(&mut c, 0), vec![]);
+        // The slow log saw the sleep too (default threshold 10 ms).
+        match c.cmd(&["SLOWLOG", "GET", "1"]) {
+            Resp::Array(Some(e)) => match &e[0] {
+                Resp::Array(Some(f)) => {
+                    assert!(f[2].as_int() >= 30_000, "duration {:?}", f[2]);
+                    assert_eq!(
+                        f[3],
+                        Resp::Array(Some(vec![
+                            Resp::Bulk(Some(b"DEBUG".to_vec())),
+                            Resp::Bulk(Some(b"SLEEP".to_vec())),
+                            Resp::Bulk(Some(b"0.03".to_vec())),
+                        ]))
+                    );
+                }
+                other => panic!("bad slowlog entry {other:?}"),
+            },
+            other => panic!("bad SLOWLOG GET reply {other:?}"),
+        }
+    }
+}

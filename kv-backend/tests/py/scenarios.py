@@ -332,9 +332,16 @@ def idle_timeout(port):
     idle = raw(port)
     sub = conn(port)
     out.append(cmd(sub, "SUBSCRIBE", "ch"))
+    blocked = conn(port)
+    cmd(admin, "DEL", "tq")
+    th, box = in_thread(lambda: cmd(blocked, "BLPOP", "tq", "0"))
     time.sleep(3.2)
     out.append(read_for(idle, 0.2))
     out.append(cmd(sub, "PING"))
+    # Blocked clients are never idle-closed either.
+    out.append(cmd(conn(port), "RPUSH", "tq", "v"))
+    th.join(10)
+    out.append(box.get("v"))
     # The admin connection idled too: it is gone as well.
     try:
         out.append(cmd(admin, "PING"))
