@@ -3,8 +3,8 @@
 use crate::alloc::used_memory;
 use crate::cmd::server::REDIS_VERSION;
 use crate::db::Store;
-use crate::types::Value;
 use crate::stats::{NET_INPUT_BYTES, NET_OUTPUT_BYTES};
+use crate::types::Value;
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
 

@@ -343,7 +343,10 @@ mod tests {
         e.count("ERR no such key");
         let mut o = String::new();
         e.render(&mut o);
-        assert_eq!(o, "errorstat_ERR:count=2\r\nerrorstat_WRONGTYPE:count=1\r\n");
+        assert_eq!(
+            o,
+            "errorstat_ERR:count=2\r\nerrorstat_WRONGTYPE:count=1\r\n"
+        );
     }
 
     #[test]

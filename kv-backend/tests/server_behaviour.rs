@@ -374,7 +374,11 @@ fn info_fields_are_a_subset_of_redis() {
     let want = info_fields(&mut r);
     let got = info_fields(&mut k);
     let names = |v: &[(String, Vec<String>)]| v.iter().map(|s| s.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&got), names(&want), "the same sections in the same order");
+    assert_eq!(
+        names(&got),
+        names(&want),
+        "the same sections in the same order"
+    );
     for ((section, fields), (_, redis_fields)) in got.iter().zip(&want) {
         for f in fields {
             assert!(
@@ -384,14 +388,23 @@ fn info_fields_are_a_subset_of_redis() {
         }
     }
     let commandstats = k.cmd(&["INFO", "commandstats"]).as_text();
-    assert!(commandstats.contains("cmdstat_set:calls=1,"), "{commandstats}");
-    assert!(commandstats.contains("cmdstat_client|id:calls=1,"), "{commandstats}");
+    assert!(
+        commandstats.contains("cmdstat_set:calls=1,"),
+        "{commandstats}"
+    );
+    assert!(
+        commandstats.contains("cmdstat_client|id:calls=1,"),
+        "{commandstats}"
+    );
     assert!(
         commandstats.contains("cmdstat_get:calls=1,") && commandstats.contains("rejected_calls=1,"),
         "{commandstats}"
     );
     let errorstats = k.cmd(&["INFO", "errorstats"]).as_text();
-    assert!(errorstats.contains("errorstat_WRONGTYPE:count=1"), "{errorstats}");
+    assert!(
+        errorstats.contains("errorstat_WRONGTYPE:count=1"),
+        "{errorstats}"
+    );
     assert!(errorstats.contains("errorstat_ERR:count=1"), "{errorstats}");
 }
 
@@ -419,7 +432,10 @@ fn instantaneous_rates_follow_traffic() {
     let total_in: u64 = info_field(&mut c, "stats", "total_net_input_bytes")
         .parse()
         .expect("number");
-    assert!(total_in < 200, "RESETSTAT zeroes the byte counters: {total_in}");
+    assert!(
+        total_in < 200,
+        "RESETSTAT zeroes the byte counters: {total_in}"
+    );
 }
 
 /// This machine's address on its default route, if it has a non-loopback one.
@@ -435,7 +451,8 @@ fn outward_ip() -> Option<std::net::IpAddr> {
 fn first_words_from(ip: std::net::IpAddr, port: u16) -> String {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect((ip, port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     let _ = s.write_all(b"PING\r\n");
     let mut out = Vec::new();
     let mut buf = [0u8; 4096];
@@ -460,7 +477,10 @@ fn protected_mode_refuses_remote_clients_like_redis() {
     let redis = redis_server(&["--bind", "0.0.0.0"]);
     let kv = kv_server(&["--bind", "0.0.0.0"]);
     let want = first_words_from(ip, redis.port);
-    assert!(want.starts_with("-DENIED Redis is running in protected mode"), "{want}");
+    assert!(
+        want.starts_with("-DENIED Redis is running in protected mode"),
+        "{want}"
+    );
     assert_eq!(first_words_from(ip, kv.port), want);
     let mut local = Client::connect(kv.port);
     let rejected = info_field(&mut local, "stats", "rejected_connections");

@@ -323,7 +323,11 @@ fn pause(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         return Err(err("ERR timeout is negative"));
     }
     // As Redis: 0 ms means an end time in the past (no pause).
-    let until = if ms > 0 { ctx.now.saturating_add(ms) } else { 0 };
+    let until = if ms > 0 {
+        ctx.now.saturating_add(ms)
+    } else {
+        0
+    };
     ctx.store.admin.pause.extend(ctx.now, until, all);
     ctx.out.ok();
     Ok(())
@@ -337,11 +341,7 @@ fn unblock(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         None => false,
         Some(r) if eq_ic(r, "timeout") => false,
         Some(r) if eq_ic(r, "error") => true,
-        Some(_) => {
-            return Err(err(
-                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
-            ))
-        }
+        Some(_) => return Err(err("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR")),
     };
     let id = int_arg(&argv[2])?;
     let waiter = u64::try_from(id)

@@ -10,8 +10,8 @@ pub mod hash;
 pub mod list;
 pub mod pubsub;
 pub mod server;
-pub mod slowlog;
 pub mod set;
+pub mod slowlog;
 pub mod string;
 pub mod table;
 #[cfg(test)]
@@ -443,10 +443,7 @@ fn execute(ctx: &mut Ctx, cmd: &'static table::Command, argv: &[Bytes]) {
         }
         (Some(slot), _) => {
             ctx.store.stats.total_commands_processed += 1;
-            ctx.store
-                .stats
-                .commands
-                .called(slot, usec, result.is_err());
+            ctx.store.stats.commands.called(slot, usec, result.is_err());
             crate::cmd::slowlog::after_call(ctx, cmd, argv, usec);
         }
     }

@@ -132,7 +132,16 @@ fn build() -> Vec<Command> {
         cmd!("flushdb", -1, WD, 0, 0, 0, "server", generic::flushdb),
         cmd!("flushall", -1, WD, 0, 0, 0, "server", generic::flushall),
         cmd!("swapdb", 3, WDF, 0, 0, 0, "server", generic::swapdb),
-        cmd!("slowlog", -2, ADMIN | LOADING | STALE, 0, 0, 0, "server", slowlog::slowlog),
+        cmd!(
+            "slowlog",
+            -2,
+            ADMIN | LOADING | STALE,
+            0,
+            0,
+            0,
+            "server",
+            slowlog::slowlog
+        ),
         cmd!("latency", -2, A, 0, 0, 0, "server", slowlog::latency),
         cmd!("monitor", 1, A, 0, 0, 0, "server", slowlog::monitor),
         // generic
