@@ -195,8 +195,10 @@ fn section(s: &Store, name: &str, now: i64, o: &mut String) {
             o.push_str("# Errorstats\r\n");
             st.errors.render(o);
         }
-        // Per-command latency percentiles are not tracked: the section is empty.
-        "latencystats" => o.push_str("# Latencystats\r\n"),
+        "latencystats" => {
+            o.push_str("# Latencystats\r\n");
+            st.commands.render_latencies(o);
+        }
         "cluster" => o.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "keyspace" => {
             o.push_str("# Keyspace\r\n");

@@ -426,7 +426,10 @@ impl Conn {
             tokio::select! {
                 r = &mut b.rx => {
                     if let Ok(reply) = r {
-                        self.out.buf.extend_from_slice(&reply);
+                        // CLIENT REPLY OFF drops replies that come late too.
+                        if !self.client.reply_off {
+                            self.out.buf.extend_from_slice(&reply);
+                        }
                     }
                     return self.flush().await.is_err();
                 }

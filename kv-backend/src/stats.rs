@@ -142,8 +142,8 @@ pub fn slot_of(cmd: &Command, argv: &[Bytes]) -> Option<usize> {
 
 /// The name Redis shows for a call (CLIENT LIST `cmd=`): `client|list` for
 /// a known subcommand, else the command's own name.
-pub fn full_name(cmd: &'static Command, argv: &[Bytes]) -> &'static str {
-    match slot_of(cmd, argv) {
+pub fn full_name(cmd: &'static Command, slot: Option<usize>) -> &'static str {
+    match slot {
         Some(slot) => slots().names.get(slot).map_or(cmd.name, String::as_str),
         None => cmd.name,
     }
@@ -166,6 +166,9 @@ pub struct CmdStat {
 #[derive(Debug, Default, Clone)]
 pub struct CommandStats {
     slots: Vec<CmdStat>,
+    /// Per slot, created on the slot's first call (INFO latencystats,
+    /// LATENCY HISTOGRAM).
+    latencies: Vec<Option<Box<Histogram>>>,
 }
 
 impl CommandStats {
@@ -180,11 +183,40 @@ impl CommandStats {
         self.slots.get_mut(i)
     }
 
-    pub fn called(&mut self, i: usize, usec: u64, failed: bool) {
+    pub fn called(&mut self, i: usize, nanos: u64, failed: bool) {
         if let Some(s) = self.slot(i) {
             s.calls += 1;
-            s.usec += usec;
+            s.usec += nanos / 1000;
             s.failed += failed as u64;
+            if self.latencies.len() <= i {
+                self.latencies.resize_with(self.slots.len(), || None);
+            }
+            if let Some(h) = self.latencies.get_mut(i) {
+                h.get_or_insert_with(Default::default).record(nanos);
+            }
+        }
+    }
+
+    /// Slots with a latency histogram, with their stat names.
+    pub fn histograms(&self) -> impl Iterator<Item = (&'static str, &Histogram)> {
+        let names = &slots().names;
+        self.latencies
+            .iter()
+            .zip(names)
+            .filter_map(|(h, n)| h.as_deref().map(|h| (n.as_str(), h)))
+    }
+
+    /// `# Latencystats` lines: p50, p99 and p99.9 in microseconds.
+    pub fn render_latencies(&self, o: &mut String) {
+        for (name, h) in self.histograms() {
+            let us = |q: f64| h.percentile(q) as f64 / 1000.0;
+            let _ = write!(
+                o,
+                "latency_percentiles_usec_{name}:p50={:.3},p99={:.3},p99.9={:.3}\r\n",
+                us(50.0),
+                us(99.0),
+                us(99.9)
+            );
         }
     }
 
@@ -212,6 +244,90 @@ impl CommandStats {
                 s.calls, s.usec, s.rejected, s.failed
             );
         }
+    }
+}
+
+/// Sub-buckets per power of two: values are kept to about two significant
+/// digits, like Redis' HDR histograms.
+const SUB_BUCKET_BITS: u32 = 4;
+const SUB_BUCKETS: usize = 1 << SUB_BUCKET_BITS;
+const BUCKETS: usize = (64 - SUB_BUCKET_BITS as usize + 1) * SUB_BUCKETS;
+
+/// A log-linear histogram of nanosecond durations.
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    counts: Box<[u64; BUCKETS]>,
+    pub total: u64,
+}
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            counts: Box::new([0; BUCKETS]),
+            total: 0,
+        }
+    }
+}
+
+fn bucket_of(v: u64) -> usize {
+    if v < SUB_BUCKETS as u64 {
+        return v as usize;
+    }
+    let top_bit = 63 - v.leading_zeros();
+    let shift = top_bit - SUB_BUCKET_BITS;
+    let sub = (v >> shift) as usize & (SUB_BUCKETS - 1);
+    (shift as usize + 1) * SUB_BUCKETS + sub
+}
+
+/// The highest value that falls in a bucket.
+fn bucket_top(b: usize) -> u64 {
+    if b < SUB_BUCKETS {
+        return b as u64;
+    }
+    let shift = (b / SUB_BUCKETS - 1) as u32;
+    let sub = (b % SUB_BUCKETS) as u64;
+    ((SUB_BUCKETS as u64 + sub + 1) << shift).saturating_sub(1)
+}
+
+impl Histogram {
+    pub fn record(&mut self, v: u64) {
+        self.counts[bucket_of(v)] += 1;
+        self.total += 1;
+    }
+
+    /// The value at or under which `q` percent of the samples fall.
+    pub fn percentile(&self, q: f64) -> u64 {
+        let wanted = ((q / 100.0 * self.total as f64).ceil() as u64).max(1);
+        let mut seen = 0;
+        for (b, &n) in self.counts.iter().enumerate() {
+            seen += n;
+            if seen >= wanted {
+                return bucket_top(b);
+            }
+        }
+        0
+    }
+
+    /// LATENCY HISTOGRAM's cumulative counts at 1, 2, 4, 8... microseconds
+    /// (1024 ns doubling, as Redis iterates), listing only the steps where
+    /// the count grows.
+    pub fn cumulative_pow2_usec(&self) -> Vec<(u64, u64)> {
+        let mut out = Vec::new();
+        let mut limit: u64 = 1024;
+        let mut seen = 0;
+        let mut b = 0;
+        while seen < self.total && limit > 0 {
+            let before = seen;
+            while b < BUCKETS && bucket_top(b) <= limit {
+                seen += self.counts[b];
+                b += 1;
+            }
+            if seen > before {
+                out.push((limit / 1000, seen));
+            }
+            limit = limit.checked_mul(2).unwrap_or(0);
+        }
+        out
     }
 }
 
@@ -324,8 +440,8 @@ mod tests {
     fn command_lines_have_redis_shape() {
         let mut s = CommandStats::default();
         let get = table::id(table::lookup(b"get").expect("get"));
-        s.called(get, 10, false);
-        s.called(get, 5, true);
+        s.called(get, 10_000, false);
+        s.called(get, 5_000, true);
         s.rejected(get);
         let mut o = String::new();
         s.render(&mut o);
@@ -333,6 +449,25 @@ mod tests {
             o,
             "cmdstat_get:calls=2,usec=15,usec_per_call=7.50,rejected_calls=1,failed_calls=1\r\n"
         );
+    }
+
+    #[test]
+    fn histogram_percentiles_within_two_digits() {
+        let mut h = Histogram::default();
+        for v in 1..=1000u64 {
+            h.record(v * 1000);
+        }
+        let p50 = h.percentile(50.0) as f64;
+        assert!((p50 - 500_000.0).abs() / 500_000.0 < 0.07, "p50 {p50}");
+        let p99 = h.percentile(99.0) as f64;
+        assert!((p99 - 990_000.0).abs() / 990_000.0 < 0.07, "p99 {p99}");
+        assert!(h.percentile(100.0) >= 1_000_000);
+        for v in [0u64, 5, 15, 16, 17, 1000, 123_456_789, u64::MAX] {
+            assert!(bucket_top(bucket_of(v)) >= v, "{v}");
+        }
+        let cdf = h.cumulative_pow2_usec();
+        assert_eq!(cdf.first(), Some(&(1, 1)));
+        assert_eq!(cdf.last().map(|c| c.1), Some(1000));
     }
 
     #[test]

@@ -400,6 +400,33 @@ fn info_fields_are_a_subset_of_redis() {
         commandstats.contains("cmdstat_get:calls=1,") && commandstats.contains("rejected_calls=1,"),
         "{commandstats}"
     );
+    let latencystats = k.cmd(&["INFO", "latencystats"]).as_text();
+    assert!(
+        latencystats.contains("latency_percentiles_usec_set:p50="),
+        "{latencystats}"
+    );
+    // LATENCY HISTOGRAM: the same commands, calls and shape as redis-server.
+    for c in [&mut r, &mut k] {
+        match c.cmd(&["LATENCY", "HISTOGRAM", "set", "client", "nosuch"]) {
+            Resp::Array(Some(v)) => {
+                let names: Vec<String> = v.iter().step_by(2).map(|n| n.as_text()).collect();
+                assert_eq!(names, vec!["set", "client|id"]);
+                for detail in v.iter().skip(1).step_by(2) {
+                    let Resp::Array(Some(d)) = detail else {
+                        panic!("bad histogram {detail:?}")
+                    };
+                    assert_eq!(d[0].as_text(), "calls");
+                    assert_eq!(d[1], Resp::Int(1));
+                    assert_eq!(d[2].as_text(), "histogram_usec");
+                    assert!(
+                        matches!(&d[3], Resp::Array(Some(b)) if b.len() == 2),
+                        "{d:?}"
+                    );
+                }
+            }
+            other => panic!("bad LATENCY HISTOGRAM reply {other:?}"),
+        }
+    }
     let errorstats = k.cmd(&["INFO", "errorstats"]).as_text();
     assert!(
         errorstats.contains("errorstat_WRONGTYPE:count=1"),

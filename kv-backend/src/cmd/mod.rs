@@ -398,7 +398,8 @@ pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) {
             reply_error(ctx, &e);
         }
         Ok(cmd) => {
-            ctx.client.last_cmd = crate::stats::full_name(cmd, argv);
+            let slot = crate::stats::slot_of(cmd, argv);
+            ctx.client.last_cmd = crate::stats::full_name(cmd, slot);
             if in_multi
                 && !matches!(
                     cmd.name,
@@ -412,7 +413,7 @@ pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) {
                     .push(argv.to_vec());
                 ctx.out.simple("QUEUED");
             } else {
-                execute(ctx, cmd, argv);
+                execute(ctx, cmd, slot, argv);
             }
         }
     }
@@ -430,11 +431,12 @@ pub fn reply_error(ctx: &mut Ctx, e: &CmdError) {
 
 /// Runs a command that passed its checks, and accounts for it: command
 /// stats, slow log, latency monitor, MONITOR feed.
-fn execute(ctx: &mut Ctx, cmd: &'static table::Command, argv: &[Bytes]) {
+/// `slot`: where its stats go (None for an unknown subcommand).
+fn execute(ctx: &mut Ctx, cmd: &'static table::Command, slot: Option<usize>, argv: &[Bytes]) {
     let started = std::time::Instant::now();
     let result = (cmd.handler)(ctx, argv);
-    let usec = started.elapsed().as_micros() as u64;
-    match (crate::stats::slot_of(cmd, argv), &result) {
+    let nanos = started.elapsed().as_nanos() as u64;
+    match (slot, &result) {
         // An unknown subcommand: Redis rejects it before any call.
         (None, _) => {}
         // So are subcommand arity errors.
@@ -443,8 +445,11 @@ fn execute(ctx: &mut Ctx, cmd: &'static table::Command, argv: &[Bytes]) {
         }
         (Some(slot), _) => {
             ctx.store.stats.total_commands_processed += 1;
-            ctx.store.stats.commands.called(slot, usec, result.is_err());
-            crate::cmd::slowlog::after_call(ctx, cmd, argv, usec);
+            ctx.store
+                .stats
+                .commands
+                .called(slot, nanos, result.is_err());
+            crate::cmd::slowlog::after_call(ctx, cmd, argv, nanos / 1000);
         }
     }
     if let Err(e) = result {
@@ -493,6 +498,7 @@ pub fn call_queued(ctx: &mut Ctx, argv: &[Bytes]) {
         reply_error(ctx, &unknown_command(argv));
         return;
     };
-    ctx.client.last_cmd = crate::stats::full_name(cmd, argv);
-    execute(ctx, cmd, argv);
+    let slot = crate::stats::slot_of(cmd, argv);
+    ctx.client.last_cmd = crate::stats::full_name(cmd, slot);
+    execute(ctx, cmd, slot, argv);
 }

@@ -216,6 +216,7 @@ pub fn slowlog(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
 const LATENCY_SUBS: &[(&str, i32)] = &[
     ("doctor", 2),
     ("help", 2),
+    ("histogram", -2),
     ("history", 3),
     ("latest", 2),
     ("reset", -2),
@@ -257,6 +258,7 @@ pub fn latency(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
             let n = monitor.reset(&names);
             ctx.out.int(n as i64);
         }
+        "histogram" => latency_histogram(ctx, &argv[2..]),
         "doctor" => {
             let text = monitor.doctor(ctx.store.config.latency_monitor_threshold);
             ctx.out.verbatim(&text);
@@ -283,6 +285,46 @@ pub fn latency(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         ),
     }
     Ok(())
+}
+
+/// LATENCY HISTOGRAM [command...]: per command, its calls and cumulative
+/// counts at power-of-two microseconds. A container's name stands for its
+/// subcommands; unknown names are skipped.
+fn latency_histogram(ctx: &mut Ctx, names: &[Bytes]) {
+    let wanted: Vec<String> = names
+        .iter()
+        .map(|n| String::from_utf8_lossy(n).to_ascii_lowercase())
+        .collect();
+    let stats = &ctx.store.stats.commands;
+    let picked: Vec<_> = if wanted.is_empty() {
+        stats.histograms().collect()
+    } else {
+        wanted
+            .iter()
+            .flat_map(|w| {
+                stats.histograms().filter(move |(name, _)| {
+                    name == w
+                        || name
+                            .strip_prefix(w.as_str())
+                            .is_some_and(|r| r.starts_with('|'))
+                })
+            })
+            .collect()
+    };
+    ctx.out.map(picked.len());
+    for (name, h) in picked {
+        ctx.out.bulk(name.as_bytes());
+        ctx.out.map(2);
+        ctx.out.bulk(b"calls");
+        ctx.out.int(h.total as i64);
+        ctx.out.bulk(b"histogram_usec");
+        let steps = h.cumulative_pow2_usec();
+        ctx.out.map(steps.len());
+        for (usec, count) in steps {
+            ctx.out.int(usec as i64);
+            ctx.out.int(count as i64);
+        }
+    }
 }
 
 /// MONITOR: from now on this connection receives every command others run.
