@@ -390,9 +390,37 @@ def command_stats(port):
     return out
 
 
+def client_list_flags(port):
+    """CLIENT LIST's flags, cmd, sub and multi for clients in each state."""
+    names = {}
+    for name in ["blocked", "inmulti", "subscriber", "monitor", "noevict", "admin"]:
+        names[name] = conn(port)
+        cmd(names[name], "CLIENT", "SETNAME", name)
+    cmd(names["admin"], "DEL", "fq")
+    th, box = in_thread(lambda: cmd(names["blocked"], "BLPOP", "fq", "0"))
+    cmd(names["inmulti"], "MULTI")
+    cmd(names["inmulti"], "SET", "a", "1")
+    cmd(names["subscriber"], "SUBSCRIBE", "c1", "c2")
+    cmd(names["monitor"], "MONITOR")
+    cmd(names["noevict"], "CLIENT", "NO-EVICT", "on")
+    time.sleep(0.3)
+    out = []
+    listing = cmd(names["admin"], "CLIENT", "LIST").decode()
+    for line in sorted(listing.splitlines()):
+        f = dict(kv.split("=", 1) for kv in line.split(" "))
+        if f["name"] in names:
+            out.append((f["name"], f["flags"], f["cmd"], f["sub"], f["multi"], f["db"]))
+    out.append(sorted(line.split(" name=")[1].split(" ")[0]
+                      for line in cmd(names["admin"], "CLIENT", "LIST", "TYPE", "pubsub").decode().splitlines()))
+    cmd(names["admin"], "RPUSH", "fq", "x")
+    th.join(10)
+    out.append(box.get("v"))
+    return out
+
+
 SCENARIOS = [blocked_client_hangs_up, full_scans, quit_closes, blpop_wakeup, blocked_fifo, blpop_timeout, blmove_and_bzpop, pipeline_after_block,
              pubsub, resp3_push, watch_other_client, client_kill, client_reply_off_skip, client_pause,
-             client_unblock, slowlog_entries, monitor_feed, idle_timeout, max_clients, command_stats]
+             client_unblock, slowlog_entries, monitor_feed, idle_timeout, max_clients, command_stats, client_list_flags]
 
 
 def main():
