@@ -176,6 +176,8 @@ fn admission_error(st: &Store, peer: &SocketAddr) -> Option<&'static str> {
 
 async fn handle(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr, local: SocketAddr) {
     let _ = sock.set_nodelay(true);
+    // Checked apart from the registration below, so that block stays as it
+    // was; with io-threads > 1 two accepts at once may pass maxclients by one.
     let refused = {
         let mut st = shared.lock();
         let refused = admission_error(&st, &peer);
@@ -295,10 +297,7 @@ impl Conn {
                     Ok(0) | Err(_) => return,
                     Ok(n) => crate::stats::count_input(n),
                 },
-                _ = idle_limit => {
-                    log("verbose", "Closing idle client", &[("id", &self.client.id)]);
-                    return;
-                }
+                _ = idle_limit => return,
             }
         }
     }
