@@ -130,7 +130,10 @@ pub fn slot_of(cmd: &Command, argv: &[Bytes]) -> Option<usize> {
     match s.subs.get(id).copied().flatten() {
         None => Some(id),
         Some((start, end)) => {
-            let sub = argv.get(1)?;
+            // A container run without a subcommand (plain COMMAND) counts as itself.
+            let Some(sub) = argv.get(1) else {
+                return Some(id);
+            };
             (start..end).find(|&i| {
                 let full = &s.names[i];
                 full.len() == cmd.name.len() + 1 + sub.len()

@@ -369,11 +369,12 @@ def command_stats(port):
     for args in [("SET", "x", "1"), ("SET", "x", "2"), ("GET", "x"), ("GET",), ("LPUSH", "x", "a"),
                  ("CLIENT", "ID"), ("CLIENT", "LIST", "ID", "x"), ("CLIENT", "NOPE"), ("CLIENT", "ID", "x"),
                  ("NOSUCHCMD",), ("MULTI",), ("SET", "y", "1"), ("LPUSH", "x", "b"), ("EXEC",),
-                 ("SLOWLOG", "LEN")]:
+                 ("SLOWLOG", "LEN"), ("COMMAND", "COUNT"), ("COMMAND", "INFO", "get")]:
         r = cmd(c, *args)
         if isinstance(r, list):  # EXEC: errors inside come back as exception objects
             r = [("error", str(x)) if isinstance(x, Exception) else x for x in r]
-        out.append(type(r).__name__ if args == ("CLIENT", "ID") else r)
+        out.append(type(r).__name__ if args[0] == "COMMAND" or args == ("CLIENT", "ID") else r)
+    cmd(c, "COMMAND")
     stats = {}
     for line in cmd(c, "INFO", "commandstats").decode().splitlines():
         m = re.match(r"cmdstat_(\S+):calls=(\d+),usec=\d+,usec_per_call=[\d.]+,rejected_calls=(\d+),failed_calls=(\d+)", line)
