@@ -9,6 +9,7 @@ pub mod admin;
 pub mod alloc;
 pub mod blocking;
 pub mod clients;
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod connection;

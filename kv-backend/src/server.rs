@@ -91,6 +91,7 @@ pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()>
         "Ready to accept connections tcp",
         &[("addr", &addr), ("pid", &std::process::id())],
     );
+    crate::clock::init_clock();
     tokio::spawn(cron(shared.clone(), hz));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;

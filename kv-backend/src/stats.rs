@@ -288,8 +288,10 @@ fn bucket_top(b: usize) -> u64 {
         return b as u64;
     }
     let shift = (b / SUB_BUCKETS - 1) as u32;
-    let sub = (b % SUB_BUCKETS) as u64;
-    ((SUB_BUCKETS as u64 + sub + 1) << shift).saturating_sub(1)
+    let sub = b % SUB_BUCKETS;
+    // In u128: the top bucket's bound is 2^64.
+    let top = ((SUB_BUCKETS as u128 + sub as u128 + 1) << shift) - 1;
+    u64::try_from(top).unwrap_or(u64::MAX)
 }
 
 impl Histogram {

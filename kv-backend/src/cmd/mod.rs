@@ -433,9 +433,9 @@ pub fn reply_error(ctx: &mut Ctx, e: &CmdError) {
 /// stats, slow log, latency monitor, MONITOR feed.
 /// `slot`: where its stats go (None for an unknown subcommand).
 fn execute(ctx: &mut Ctx, cmd: &'static table::Command, slot: Option<usize>, argv: &[Bytes]) {
-    let started = std::time::Instant::now();
+    let started = crate::clock::clock_ticks();
     let result = (cmd.handler)(ctx, argv);
-    let nanos = started.elapsed().as_nanos() as u64;
+    let nanos = crate::clock::nanos_since(started);
     match (slot, &result) {
         // An unknown subcommand: Redis rejects it before any call.
         (None, _) => {}
