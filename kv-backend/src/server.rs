@@ -43,6 +43,9 @@ impl Shared {
 
 /// Runs the server until SHUTDOWN or SIGTERM.
 pub fn run(config: Config) -> std::io::Result<()> {
+    // Before listening: the calibration sleeps, and signals must find their
+    // handlers installed once the port accepts connections.
+    crate::clock::init_clock();
     // One thread behaves like Redis' single event loop; more let socket I/O
     // and parsing run in parallel while commands still run one at a time.
     let rt = if config.io_threads <= 1 {
@@ -91,7 +94,6 @@ pub async fn serve(listener: TcpListener, config: Config) -> std::io::Result<()>
         "Ready to accept connections tcp",
         &[("addr", &addr), ("pid", &std::process::id())],
     );
-    crate::clock::init_clock();
     tokio::spawn(cron(shared.clone(), hz));
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut sigint = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
