@@ -79,6 +79,15 @@ pub struct Config {
     /// Worker threads of the runtime (I/O and parsing run on all of them).
     pub io_threads: usize,
     pub thresholds: Thresholds,
+    /// Seconds a client may stay idle before it is closed (0 = never).
+    pub timeout: u64,
+    pub maxclients: u64,
+    pub protected_mode: bool,
+    /// Microseconds; -1 turns the slow log off, 0 logs every command.
+    pub slowlog_log_slower_than: i64,
+    pub slowlog_max_len: u64,
+    /// Milliseconds; 0 turns the latency monitor off.
+    pub latency_monitor_threshold: u64,
     /// Options we accept and report but that do not change behaviour yet
     /// (persistence, replication, logging...).
     pub passive: BTreeMap<String, String>,
@@ -96,18 +105,13 @@ impl Default for Config {
             ("loglevel", "notice"),
             ("logfile", ""),
             ("daemonize", "no"),
-            ("protected-mode", "yes"),
             ("stop-writes-on-bgsave-error", "yes"),
-            ("timeout", "0"),
             ("tcp-keepalive", "300"),
-            ("maxclients", "10000"),
             ("list-max-listpack-size", "-2"),
             ("list-compress-depth", "0"),
             ("lazyfree-lazy-eviction", "no"),
             ("lazyfree-lazy-expire", "no"),
             ("notify-keyspace-events", ""),
-            ("slowlog-log-slower-than", "10000"),
-            ("slowlog-max-len", "128"),
             ("tcp-backlog", "511"),
             ("pidfile", ""),
             ("rdbcompression", "yes"),
@@ -136,6 +140,12 @@ impl Default for Config {
             // (no lock hand-offs between threads) beats two threads.
             io_threads: 1,
             thresholds: Thresholds::default(),
+            timeout: 0,
+            maxclients: 10000,
+            protected_mode: true,
+            slowlog_log_slower_than: 10000,
+            slowlog_max_len: 128,
+            latency_monitor_threshold: 0,
             passive,
         }
     }
@@ -163,6 +173,18 @@ pub fn parse_memory(s: &str) -> Option<u64> {
         }
     }
     None
+}
+
+/// An integer option within Redis' bounds, with Redis' error wording.
+fn bounded(value: &str, min: i64, max: i64) -> Result<i64, String> {
+    let n = crate::util::parse_i64_strict(value.as_bytes())
+        .ok_or_else(|| "argument couldn't be parsed into an integer".to_string())?;
+    if n < min || n > max {
+        return Err(format!(
+            "argument must be between {min} and {max} inclusive"
+        ));
+    }
+    Ok(n)
 }
 
 fn parse_bool(s: &str) -> Option<bool> {
@@ -198,6 +220,12 @@ const TYPED: &[&str] = &[
     "zset-max-listpack-value",
     "zset-max-ziplist-entries",
     "zset-max-ziplist-value",
+    "timeout",
+    "maxclients",
+    "protected-mode",
+    "slowlog-log-slower-than",
+    "slowlog-max-len",
+    "latency-monitor-threshold",
 ];
 
 /// strerror's text, as Redis prints it: "No such file or directory".
@@ -251,6 +279,12 @@ impl Config {
             "zset-max-listpack-value" | "zset-max-ziplist-value" => {
                 t.zset_max_listpack_value.to_string()
             }
+            "timeout" => self.timeout.to_string(),
+            "maxclients" => self.maxclients.to_string(),
+            "protected-mode" => if self.protected_mode { "yes" } else { "no" }.into(),
+            "slowlog-log-slower-than" => self.slowlog_log_slower_than.to_string(),
+            "slowlog-max-len" => self.slowlog_max_len.to_string(),
+            "latency-monitor-threshold" => self.latency_monitor_threshold.to_string(),
             other => return self.passive.get(other).cloned(),
         })
     }
@@ -297,7 +331,15 @@ impl Config {
             "set-max-intset-entries" => t.set_max_intset_entries = num(value)? as usize,
             "zset-max-listpack-entries" | "zset-max-ziplist-entries" => t.zset_max_listpack_entries = num(value)? as usize,
             "zset-max-listpack-value" | "zset-max-ziplist-value" => t.zset_max_listpack_value = num(value)? as usize,
-            "appendonly" | "daemonize" | "protected-mode" | "stop-writes-on-bgsave-error" => {
+            "timeout" => self.timeout = bounded(value, 0, i32::MAX as i64)? as u64,
+            "maxclients" => self.maxclients = bounded(value, 1, u32::MAX as i64)? as u64,
+            "protected-mode" => {
+                self.protected_mode = parse_bool(value).ok_or_else(|| "argument must be 'yes' or 'no'".to_string())?
+            }
+            "slowlog-log-slower-than" => self.slowlog_log_slower_than = bounded(value, -1, i64::MAX)?,
+            "slowlog-max-len" => self.slowlog_max_len = bounded(value, 0, i64::MAX)? as u64,
+            "latency-monitor-threshold" => self.latency_monitor_threshold = bounded(value, 0, i64::MAX)? as u64,
+            "appendonly" | "daemonize" | "stop-writes-on-bgsave-error" => {
                 parse_bool(value).ok_or_else(|| "argument must be 'yes' or 'no'".to_string())?;
                 self.passive.insert(name, value.to_ascii_lowercase());
             }

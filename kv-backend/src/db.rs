@@ -55,12 +55,13 @@ pub struct Stats {
     pub expired_keys: u64,
     pub evicted_keys: u64,
     pub rejected_connections: u64,
-    pub net_input_bytes: u64,
-    pub net_output_bytes: u64,
     pub pubsub_messages: u64,
     /// Writes since start (Redis' `dirty`, shown as rdb_changes_since_last_save).
     pub dirty: u64,
     pub total_error_replies: u64,
+    pub commands: crate::stats::CommandStats,
+    pub errors: crate::stats::ErrorStats,
+    pub rates: crate::stats::Rates,
 }
 
 /// How a lookup treats the key's access statistics.
@@ -96,6 +97,8 @@ pub struct Store {
     /// Redis' eviction pool: the best victims seen by recent samplings,
     /// ordered by score (best last).
     pub evict_pool: Vec<(u64, usize, Sds)>,
+    /// Slow log, latency monitor, CLIENT PAUSE, MONITOR.
+    pub admin: crate::admin::AdminState,
 }
 
 /// Size of the eviction pool, as Redis' EVPOOL_SIZE.
@@ -162,6 +165,7 @@ impl Store {
             start_ms: crate::util::now_ms(),
             shutdown: false,
             evict_pool: Vec::with_capacity(EVICTION_POOL_SIZE + 1),
+            admin: Default::default(),
         }
     }
 

@@ -3,10 +3,13 @@
 use crate::alloc::used_memory;
 use crate::cmd::server::REDIS_VERSION;
 use crate::db::Store;
+use crate::stats::{NET_INPUT_BYTES, NET_OUTPUT_BYTES};
 use crate::types::Value;
 use std::fmt::Write;
+use std::sync::atomic::Ordering;
 
-const DEFAULT_SECTIONS: [&str; 11] = [
+/// Every section, in the order Redis prints them whatever the request order.
+const ALL_SECTIONS: [&str; 13] = [
     "server",
     "clients",
     "memory",
@@ -15,10 +18,44 @@ const DEFAULT_SECTIONS: [&str; 11] = [
     "replication",
     "cpu",
     "modules",
+    "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
+
+/// What plain INFO (or INFO default) shows: all but the per-command ones.
+fn is_default(section: &str) -> bool {
+    !matches!(section, "commandstats" | "latencystats")
+}
+
+/// The sections a request names: `all`/`everything` = every section,
+/// `default` = the default set, anything else its own name (unknown names
+/// select nothing).
+pub fn wanted_sections(args: &[String]) -> Vec<&'static str> {
+    let mut wanted = vec![false; ALL_SECTIONS.len()];
+    if args.is_empty() {
+        for (w, s) in wanted.iter_mut().zip(ALL_SECTIONS) {
+            *w = is_default(s);
+        }
+    }
+    for a in args {
+        for (w, s) in wanted.iter_mut().zip(ALL_SECTIONS) {
+            match a.as_str() {
+                "all" | "everything" => *w = true,
+                "default" => *w |= is_default(s),
+                name => *w |= name == s,
+            }
+        }
+    }
+    ALL_SECTIONS
+        .iter()
+        .zip(wanted)
+        .filter(|(_, w)| *w)
+        .map(|(s, _)| *s)
+        .collect()
+}
 
 fn human(bytes: u64) -> String {
     let b = bytes as f64;
@@ -56,20 +93,8 @@ fn cpu_times() -> (f64, f64) {
 
 /// Renders the requested sections (none = the default set).
 pub fn render(store: &Store, sections: &[String], now: i64) -> String {
-    let wanted: Vec<&str> = if sections.is_empty()
-        || sections
-            .iter()
-            .any(|s| matches!(s.as_str(), "default" | "all" | "everything"))
-    {
-        DEFAULT_SECTIONS.to_vec()
-    } else {
-        sections.iter().map(|s| s.as_str()).collect()
-    };
     let mut out = String::new();
-    for sec in DEFAULT_SECTIONS {
-        if !wanted.contains(&sec) {
-            continue;
-        }
+    for sec in wanted_sections(sections) {
         if !out.is_empty() {
             out.push_str("\r\n");
         }
@@ -100,16 +125,11 @@ fn section(s: &Store, name: &str, now: i64, o: &mut String) {
         }
         "clients" => {
             let blocked = s.blocking.waiters.len();
-            let pubsub = s
-                .clients
-                .map
-                .values()
-                .filter(|c| c.sub + c.psub > 0)
-                .count();
             let _ = write!(
                 o,
-                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:10000\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\nclients_in_timeout_table:{blocked}\r\npubsub_clients:{pubsub}\r\n",
-                s.clients.map.len()
+                "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{blocked}\r\ntracking_clients:0\r\nclients_in_timeout_table:{blocked}\r\n",
+                s.clients.map.len(),
+                s.config.maxclients
             );
         }
         "memory" => {
@@ -138,11 +158,14 @@ fn section(s: &Store, name: &str, now: i64, o: &mut String) {
         "stats" => {
             let _ = write!(
                 o,
-                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:0\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n",
+                "# Stats\r\ntotal_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\nrejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:{}\r\npubsub_patterns:{}\r\ntotal_error_replies:{}\r\n",
                 st.total_connections_received,
                 st.total_commands_processed,
-                st.net_input_bytes,
-                st.net_output_bytes,
+                st.rates.ops.per_second(),
+                NET_INPUT_BYTES.load(Ordering::Relaxed),
+                NET_OUTPUT_BYTES.load(Ordering::Relaxed),
+                st.rates.input.per_second() as f64 / 1024.0,
+                st.rates.output.per_second() as f64 / 1024.0,
                 st.rejected_connections,
                 st.expired_keys,
                 st.evicted_keys,
@@ -164,7 +187,18 @@ fn section(s: &Store, name: &str, now: i64, o: &mut String) {
             );
         }
         "modules" => o.push_str("# Modules\r\n"),
-        "errorstats" => o.push_str("# Errorstats\r\n"),
+        "commandstats" => {
+            o.push_str("# Commandstats\r\n");
+            st.commands.render(o);
+        }
+        "errorstats" => {
+            o.push_str("# Errorstats\r\n");
+            st.errors.render(o);
+        }
+        "latencystats" => {
+            o.push_str("# Latencystats\r\n");
+            st.commands.render_latencies(o);
+        }
         "cluster" => o.push_str("# Cluster\r\ncluster_enabled:0\r\n"),
         "keyspace" => {
             o.push_str("# Keyspace\r\n");

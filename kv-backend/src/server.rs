@@ -7,6 +7,8 @@
 //! the whole keyspace, once per batch of pipelined commands: that keeps
 //! per-connection order, and makes MULTI/EXEC and multi-key commands atomic.
 
+mod conn_admin;
+
 use crate::clients::{ClientInfo, Push};
 use crate::cmd::{dispatch, Client, Ctx};
 use crate::config::Config;
@@ -41,6 +43,9 @@ impl Shared {
 
 /// Runs the server until SHUTDOWN or SIGTERM.
 pub fn run(config: Config) -> std::io::Result<()> {
+    // Before listening: the calibration sleeps, and signals must find their
+    // handlers installed once the port accepts connections.
+    crate::clock::init_clock();
     // One thread behaves like Redis' single event loop; more let socket I/O
     // and parsing run in parallel while commands still run one at a time.
     let rt = if config.io_threads <= 1 {
@@ -123,6 +128,8 @@ async fn cron(shared: Arc<Shared>, hz: u32) {
             st.active_expire(now, std::time::Instant::now() + budget);
         }
         let _ = st.evict_if_needed(now);
+        let commands = st.stats.total_commands_processed;
+        st.stats.rates.maybe_sample(now, commands);
         if st.blocking.has_ready() {
             crate::cmd::list::serve_blocked(&mut st, now);
         }
@@ -143,13 +150,7 @@ pub fn sync_client_info(store: &mut Store, c: &Client, now: i64) {
         if info.name != name {
             info.name = name.to_string();
         }
-        info.flags = if c.multi.is_some() {
-            "x"
-        } else if c.subscriptions() > 0 {
-            "P"
-        } else {
-            "N"
-        };
+        info.no_evict = c.no_evict;
     }
 }
 
@@ -162,12 +163,41 @@ struct Conn {
     pending: VecDeque<Vec<Bytes>>,
     limits: Limits,
     query_limit: usize,
+    /// `timeout` seconds (0 = never): idle clients are closed.
+    idle_timeout: u64,
 }
 
-async fn handle(shared: Arc<Shared>, sock: TcpStream, peer: SocketAddr, local: SocketAddr) {
+/// Why a new connection is turned away, with the line Redis writes first.
+fn admission_error(st: &Store, peer: &SocketAddr) -> Option<&'static str> {
+    if st.clients.map.len() as u64 >= st.config.maxclients {
+        return Some("-ERR max number of clients reached\r\n");
+    }
+    let has_password = st.config.requirepass.is_some();
+    if crate::clients::protected_mode_denies(st.config.protected_mode, has_password, peer.ip()) {
+        return Some(crate::clients::PROTECTED_MODE_DENIED);
+    }
+    None
+}
+
+async fn handle(shared: Arc<Shared>, mut sock: TcpStream, peer: SocketAddr, local: SocketAddr) {
     let _ = sock.set_nodelay(true);
+    // Checked apart from the registration below, so that block stays as it
+    // was; with io-threads > 1 two accepts at once may pass maxclients by one.
+    let refused = {
+        let mut st = shared.lock();
+        let refused = admission_error(&st, &peer);
+        if refused.is_some() {
+            st.stats.rejected_connections += 1;
+        }
+        refused
+    };
+    if let Some(line) = refused {
+        // Best effort, as in Redis: the connection closes either way.
+        let _ = sock.write_all(line.as_bytes()).await;
+        return;
+    }
     let (tx, rx) = mpsc::unbounded_channel();
-    let (id, authed, limits, query_limit) = {
+    let (id, authed, limits, query_limit, idle_timeout) = {
         let mut st = shared.lock();
         st.stats.total_connections_received += 1;
         let id = st.clients.next_id();
@@ -177,7 +207,7 @@ async fn handle(shared: Arc<Shared>, sock: TcpStream, peer: SocketAddr, local: S
             ClientInfo {
                 id,
                 addr: peer.to_string(),
-                laddr: local.to_string(),
+                laddr: sock.local_addr().unwrap_or(local).to_string(),
                 name: String::new(),
                 db: 0,
                 created_ms: now,
@@ -187,7 +217,7 @@ async fn handle(shared: Arc<Shared>, sock: TcpStream, peer: SocketAddr, local: S
                 psub: 0,
                 multi: -1,
                 resp: 2,
-                flags: "N",
+                no_evict: false,
                 tx: tx.clone(),
             },
         );
@@ -200,6 +230,7 @@ async fn handle(shared: Arc<Shared>, sock: TcpStream, peer: SocketAddr, local: S
                 authenticated: authed,
             },
             st.config.client_query_buffer_limit,
+            st.config.timeout,
         )
     };
     let mut conn = Conn {
@@ -214,6 +245,7 @@ async fn handle(shared: Arc<Shared>, sock: TcpStream, peer: SocketAddr, local: S
         pending: VecDeque::new(),
         limits,
         query_limit,
+        idle_timeout,
     };
     conn.run(rx).await;
     conn.cleanup();
@@ -223,6 +255,8 @@ async fn handle(shared: Arc<Shared>, sock: TcpStream, peer: SocketAddr, local: S
 enum BatchEnd {
     Done,
     Blocked,
+    /// CLIENT PAUSE holds the next command back.
+    Paused,
     Close,
 }
 
@@ -253,9 +287,11 @@ impl Conn {
                 );
                 return;
             }
+            let idle_limit = self.idle_limit();
             tokio::select! {
                 msg = rx.recv() => match msg {
                     Some(Push::Data(b)) => {
+                        crate::stats::count_output(b.len());
                         if self.sock.write_all(&b).await.is_err() {
                             return;
                         }
@@ -264,8 +300,9 @@ impl Conn {
                 },
                 r = self.sock.read_buf(&mut self.rbuf) => match r {
                     Ok(0) | Err(_) => return,
-                    Ok(_) => {}
+                    Ok(n) => crate::stats::count_input(n),
                 },
+                _ = idle_limit => return,
             }
         }
     }
@@ -315,6 +352,11 @@ impl Conn {
                         return Ok(true);
                     }
                 }
+                BatchEnd::Paused => {
+                    if self.wait_unpaused(rx).await {
+                        return Ok(true);
+                    }
+                }
                 BatchEnd::Done => {}
             }
             if let Some(e) = perr {
@@ -329,6 +371,12 @@ impl Conn {
         let now = now_ms();
         let mut end = BatchEnd::Done;
         while let Some(argv) = self.pending.pop_front() {
+            if st.admin.pause.is_active(now) && self.held_by_pause(&st, &argv, now) {
+                self.pending.push_front(argv);
+                end = BatchEnd::Paused;
+                break;
+            }
+            let reply_start = self.out.buf.len();
             let mut ctx = Ctx {
                 store: &mut st,
                 client: &mut self.client,
@@ -337,6 +385,11 @@ impl Conn {
                 in_exec: false,
             };
             dispatch(&mut ctx, &argv);
+            // CLIENT REPLY OFF / SKIP: the reply is dropped.
+            if self.client.reply_off || self.client.skip_this_reply {
+                self.out.buf.truncate(reply_start);
+            }
+            self.client.skip_this_reply = std::mem::take(&mut self.client.skip_next_reply);
             if self.client.close_after_reply {
                 end = BatchEnd::Close;
                 break;
@@ -352,6 +405,7 @@ impl Conn {
             authenticated: self.client.authenticated,
         };
         self.query_limit = st.config.client_query_buffer_limit;
+        self.idle_timeout = st.config.timeout;
         if st.shutdown {
             self.shared.shutdown.notify_one();
             end = BatchEnd::Close;
@@ -376,7 +430,10 @@ impl Conn {
             tokio::select! {
                 r = &mut b.rx => {
                     if let Ok(reply) = r {
-                        self.out.buf.extend_from_slice(&reply);
+                        // CLIENT REPLY OFF drops replies that come late too.
+                        if !self.client.reply_off {
+                            self.out.buf.extend_from_slice(&reply);
+                        }
                     }
                     return self.flush().await.is_err();
                 }
@@ -402,7 +459,7 @@ impl Conn {
                 // sends meanwhile waits in the buffer, as in Redis.
                 r = self.sock.read_buf(&mut self.rbuf) => match r {
                     Ok(0) | Err(_) => return true,
-                    Ok(_) => {}
+                    Ok(n) => crate::stats::count_input(n),
                 },
             }
         }
@@ -412,6 +469,7 @@ impl Conn {
         if self.out.buf.is_empty() {
             return Ok(());
         }
+        crate::stats::count_output(self.out.buf.len());
         let r = self.sock.write_all(&self.out.buf).await;
         self.out.buf.clear();
         if self.out.buf.capacity() > 1024 * 1024 {
@@ -434,6 +492,8 @@ impl Conn {
         crate::cmd::tx::unwatch_all(&mut ctx);
         crate::cmd::pubsub::unsubscribe_all(&mut ctx);
         st.blocking.unblock(self.client.id);
-        st.clients.map.remove(&self.client.id);
+        let id = self.client.id;
+        st.admin.monitors.retain(|(m, _)| *m != id);
+        st.clients.map.remove(&id);
     }
 }

@@ -75,6 +75,11 @@ fn dump_payloads_restore_across_servers() {
 }
 
 #[test]
+fn admin_commands_match_redis() {
+    run_cases(&["admin.txt"]);
+}
+
+#[test]
 fn multi_client_behaviour_matches_redis() {
     let redis = redis_server(&[]);
     let kv = kv_server(&[]);

@@ -1,5 +1,6 @@
 //! Server behaviour that a differential test can't show on its own:
-//! shutdown, auth, eviction, active expiry, DEBUG, the bloom filter.
+//! shutdown, auth, eviction, active expiry, DEBUG, the bloom filter, INFO
+//! fields against redis-server, protected mode from a non-loopback address.
 
 mod common;
 use common::*;
@@ -370,4 +371,249 @@ fn dir_option_changes_the_working_directory() {
         err.contains("FATAL CONFIG FILE ERROR") && err.contains("No such file or directory"),
         "{err}"
     );
+}
+
+/// INFO's sections and their field names, in order.
+fn info_fields(c: &mut Client) -> Vec<(String, Vec<String>)> {
+    let text = c.cmd(&["INFO", "everything"]).as_text();
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("# ") {
+            sections.push((name.to_string(), Vec::new()));
+        } else if let Some((field, _)) = line.split_once(':') {
+            if let Some(last) = sections.last_mut() {
+                last.1.push(field.to_string());
+            }
+        }
+    }
+    sections
+}
+
+#[test]
+fn info_fields_are_a_subset_of_redis() {
+    let redis = redis_server(&[]);
+    let kv = kv_server(&[]);
+    let mut r = Client::connect(redis.port);
+    let mut k = Client::connect(kv.port);
+    for c in [&mut r, &mut k] {
+        // The same traffic on both, so commandstats and errorstats name the same.
+        c.cmd(&["SET", "k", "v"]);
+        c.cmd(&["GET", "k"]);
+        c.cmd(&["LPUSH", "k", "x"]);
+        c.cmd(&["CLIENT", "ID"]);
+        c.cmd(&["GET"]);
+    }
+    let want = info_fields(&mut r);
+    let got = info_fields(&mut k);
+    let names = |v: &[(String, Vec<String>)]| v.iter().map(|s| s.0.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&got),
+        names(&want),
+        "the same sections in the same order"
+    );
+    for ((section, fields), (_, redis_fields)) in got.iter().zip(&want) {
+        for f in fields {
+            assert!(
+                redis_fields.contains(f),
+                "INFO {section}: {f} is not a field redis-server prints there"
+            );
+        }
+    }
+    let commandstats = k.cmd(&["INFO", "commandstats"]).as_text();
+    assert!(
+        commandstats.contains("cmdstat_set:calls=1,"),
+        "{commandstats}"
+    );
+    assert!(
+        commandstats.contains("cmdstat_client|id:calls=1,"),
+        "{commandstats}"
+    );
+    assert!(
+        commandstats.contains("cmdstat_get:calls=1,") && commandstats.contains("rejected_calls=1,"),
+        "{commandstats}"
+    );
+    let latencystats = k.cmd(&["INFO", "latencystats"]).as_text();
+    assert!(
+        latencystats.contains("latency_percentiles_usec_set:p50="),
+        "{latencystats}"
+    );
+    // LATENCY HISTOGRAM: the same commands, calls and shape as redis-server.
+    for c in [&mut r, &mut k] {
+        match c.cmd(&["LATENCY", "HISTOGRAM", "set", "client", "nosuch"]) {
+            Resp::Array(Some(v)) => {
+                let names: Vec<String> = v.iter().step_by(2).map(|n| n.as_text()).collect();
+                assert_eq!(names, vec!["set", "client|id"]);
+                for detail in v.iter().skip(1).step_by(2) {
+                    let Resp::Array(Some(d)) = detail else {
+                        panic!("bad histogram {detail:?}")
+                    };
+                    assert_eq!(d[0].as_text(), "calls");
+                    assert_eq!(d[1], Resp::Int(1));
+                    assert_eq!(d[2].as_text(), "histogram_usec");
+                    assert!(
+                        matches!(&d[3], Resp::Array(Some(b)) if b.len() == 2),
+                        "{d:?}"
+                    );
+                }
+            }
+            other => panic!("bad LATENCY HISTOGRAM reply {other:?}"),
+        }
+    }
+    let errorstats = k.cmd(&["INFO", "errorstats"]).as_text();
+    assert!(
+        errorstats.contains("errorstat_WRONGTYPE:count=1"),
+        "{errorstats}"
+    );
+    assert!(errorstats.contains("errorstat_ERR:count=1"), "{errorstats}");
+}
+
+#[test]
+fn instantaneous_rates_follow_traffic() {
+    let kv = kv_server(&[]);
+    let mut c = Client::connect(kv.port);
+    let deadline = Instant::now() + Duration::from_millis(600);
+    while Instant::now() < deadline {
+        c.cmd(&["SET", "k", "0123456789"]);
+    }
+    let ops: u64 = info_field(&mut c, "stats", "instantaneous_ops_per_sec")
+        .parse()
+        .expect("number");
+    assert!(ops > 0, "ops/sec {ops}");
+    let input: f64 = info_field(&mut c, "stats", "instantaneous_input_kbps")
+        .parse()
+        .expect("number");
+    assert!(input > 0.0, "input kbps {input}");
+    let total_in: u64 = info_field(&mut c, "stats", "total_net_input_bytes")
+        .parse()
+        .expect("number");
+    assert!(total_in > 1000, "total input {total_in}");
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), Resp::Simple("OK".into()));
+    let total_in: u64 = info_field(&mut c, "stats", "total_net_input_bytes")
+        .parse()
+        .expect("number");
+    assert!(
+        total_in < 200,
+        "RESETSTAT zeroes the byte counters: {total_in}"
+    );
+}
+
+/// This machine's address on its default route, if it has a non-loopback one.
+fn outward_ip() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // connect() on UDP sends nothing: it only picks the route.
+    s.connect("192.0.2.1:9").ok()?;
+    let ip = s.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+/// What a server writes to a client from `ip` before closing, or PONG.
+fn first_words_from(ip: std::net::IpAddr, port: u16) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect((ip, port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let _ = s.write_all(b"PING\r\n");
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = s.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+        if out.ends_with(b"+PONG\r\n") {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn protected_mode_refuses_remote_clients_like_redis() {
+    let Some(ip) = outward_ip() else {
+        eprintln!("no non-loopback address: the decision is unit-tested in clients.rs");
+        return;
+    };
+    let redis = redis_server(&["--bind", "0.0.0.0"]);
+    let kv = kv_server(&["--bind", "0.0.0.0"]);
+    let want = first_words_from(ip, redis.port);
+    assert!(
+        want.starts_with("-DENIED Redis is running in protected mode"),
+        "{want}"
+    );
+    assert_eq!(first_words_from(ip, kv.port), want);
+    let mut local = Client::connect(kv.port);
+    let rejected = info_field(&mut local, "stats", "rejected_connections");
+    assert_eq!(rejected, "1");
+    assert_eq!(
+        local.cmd(&["CONFIG", "SET", "protected-mode", "no"]),
+        Resp::Simple("OK".into())
+    );
+    assert_eq!(first_words_from(ip, kv.port), "+PONG\r\n");
+    // A password lifts the restriction too.
+    local.cmd(&["CONFIG", "SET", "protected-mode", "yes"]);
+    local.cmd(&["CONFIG", "SET", "requirepass", "pw"]);
+    assert!(first_words_from(ip, kv.port).starts_with("-NOAUTH"));
+}
+
+/// LATENCY LATEST with the numbers replaced by whether they are plausible.
+fn latency_shape(c: &mut Client, min_ms: i64) -> Vec<(String, bool)> {
+    match c.cmd(&["LATENCY", "LATEST"]) {
+        Resp::Array(Some(events)) => events
+            .into_iter()
+            .map(|e| match e {
+                Resp::Array(Some(f)) if f.len() == 4 => {
+                    let ok = f[2].as_int() >= min_ms && f[3].as_int() >= f[2].as_int();
+                    (f[0].as_text(), ok)
+                }
+                other => panic!("bad LATENCY LATEST entry {other:?}"),
+            })
+            .collect(),
+        other => panic!("bad LATENCY LATEST reply {other:?}"),
+    }
+}
+
+#[test]
+fn latency_monitor_records_slow_commands_like_redis() {
+    let redis = redis_server(&["--enable-debug-command", "yes"]);
+    let kv = kv_server(&["--enable-debug-command", "yes"]);
+    for port in [redis.port, kv.port] {
+        let mut c = Client::connect(port);
+        // Off by default: nothing is recorded.
+        c.cmd(&["DEBUG", "SLEEP", "0.03"]);
+        assert_eq!(latency_shape(&mut c, 0), vec![], "port {port}");
+        c.cmd(&["CONFIG", "SET", "latency-monitor-threshold", "20"]);
+        c.cmd(&["DEBUG", "SLEEP", "0.03"]);
+        c.cmd(&["GET", "fast-and-below-threshold"]);
+        assert_eq!(
+            latency_shape(&mut c, 30),
+            vec![("command".to_string(), true)],
+            "port {port}"
+        );
+        match c.cmd(&["LATENCY", "HISTORY", "command"]) {
+            Resp::Array(Some(samples)) => assert_eq!(samples.len(), 1, "port {port}"),
+            other => panic!("bad LATENCY HISTORY reply {other:?}"),
+        }
+        let doctor = c.cmd(&["LATENCY", "DOCTOR"]).as_text();
+        assert!(doctor.contains("1. command: 1 latency spikes"), "{doctor}");
+        assert_eq!(c.cmd(&["LATENCY", "RESET"]), Resp::Int(1));
+        assert_eq!(latency_shape(&mut c, 0), vec![]);
+        // The slow log saw the sleep too (default threshold 10 ms).
+        match c.cmd(&["SLOWLOG", "GET", "1"]) {
+            Resp::Array(Some(e)) => match &e[0] {
+                Resp::Array(Some(f)) => {
+                    assert!(f[2].as_int() >= 30_000, "duration {:?}", f[2]);
+                    assert_eq!(
+                        f[3],
+                        Resp::Array(Some(vec![
+                            Resp::Bulk(Some(b"DEBUG".to_vec())),
+                            Resp::Bulk(Some(b"SLEEP".to_vec())),
+                            Resp::Bulk(Some(b"0.03".to_vec())),
+                        ]))
+                    );
+                }
+                other => panic!("bad slowlog entry {other:?}"),
+            },
+            other => panic!("bad SLOWLOG GET reply {other:?}"),
+        }
+    }
 }

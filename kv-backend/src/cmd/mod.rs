@@ -4,6 +4,7 @@
 pub mod bitfield;
 pub mod bitmap;
 pub mod bloom;
+pub mod client;
 pub mod command;
 pub mod docs;
 pub mod dump;
@@ -16,6 +17,7 @@ pub mod meta;
 pub mod pubsub;
 pub mod server;
 pub mod set;
+pub mod slowlog;
 pub mod sort;
 pub mod string;
 pub mod table;
@@ -118,6 +120,14 @@ pub struct Client {
     pub last_cmd: &'static str,
     /// Connected from a loopback address (for `enable-debug-command local`).
     pub local: bool,
+    /// CLIENT REPLY OFF: replies are dropped.
+    pub reply_off: bool,
+    /// CLIENT REPLY SKIP: drop the reply of the next command...
+    pub skip_next_reply: bool,
+    /// ...which is this one.
+    pub skip_this_reply: bool,
+    /// CLIENT NO-EVICT (shown as the `e` flag).
+    pub no_evict: bool,
 }
 
 impl Client {
@@ -138,6 +148,10 @@ impl Client {
             close_after_reply: false,
             last_cmd: "NULL",
             local: false,
+            reply_off: false,
+            skip_next_reply: false,
+            skip_this_reply: false,
+            no_evict: false,
         }
     }
 
@@ -378,46 +392,83 @@ fn unknown_command(argv: &[Bytes]) -> CmdError {
 
 /// Runs one client request through every check, then the command.
 pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) {
-    ctx.store.stats.total_commands_processed += 1;
-    if let Err(e) = dispatch_inner(ctx, argv) {
-        ctx.store.stats.total_error_replies += 1;
-        ctx.out.error(&e.0);
+    let cmd = table::lookup(&argv[0]);
+    let in_multi = ctx.client.multi.is_some();
+    match check_command(ctx, cmd, argv) {
+        Err(e) => {
+            if in_multi {
+                ctx.client.multi_error = true;
+            }
+            if let Some(slot) = cmd.and_then(|c| crate::stats::slot_of(c, argv)) {
+                ctx.store.stats.commands.rejected(slot);
+            }
+            reply_error(ctx, &e);
+        }
+        Ok(cmd) => {
+            let slot = crate::stats::slot_of(cmd, argv);
+            ctx.client.last_cmd = crate::stats::full_name(cmd, slot);
+            if in_multi
+                && !matches!(
+                    cmd.name,
+                    "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+                )
+            {
+                ctx.client
+                    .multi
+                    .as_mut()
+                    .expect("in multi")
+                    .push(argv.to_vec());
+                ctx.out.simple("QUEUED");
+            } else {
+                execute(ctx, cmd, slot, argv);
+            }
+        }
     }
     if !ctx.in_exec && ctx.store.blocking.has_ready() {
         list::serve_blocked(ctx.store, ctx.now);
     }
 }
 
-fn dispatch_inner(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let cmd = table::lookup(&argv[0]);
-    let in_multi = ctx.client.multi.is_some();
-    let checked = check_command(ctx, cmd, argv);
-    if let Err(e) = checked {
-        if in_multi {
-            ctx.client.multi_error = true;
-        }
-        return Err(e);
-    }
-    let cmd = cmd.expect("checked");
-    ctx.client.last_cmd = cmd.name;
-    if in_multi
-        && !matches!(
-            cmd.name,
-            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-        )
-    {
-        ctx.client
-            .multi
-            .as_mut()
-            .expect("in multi")
-            .push(argv.to_vec());
-        ctx.out.simple("QUEUED");
-        return Ok(());
-    }
-    (cmd.handler)(ctx, argv)
+/// Writes an error reply and counts it (total_error_replies, errorstats).
+pub fn reply_error(ctx: &mut Ctx, e: &CmdError) {
+    ctx.store.stats.total_error_replies += 1;
+    ctx.store.stats.errors.count(&e.0);
+    ctx.out.error(&e.0);
 }
 
-fn check_command(ctx: &mut Ctx, cmd: Option<&'static table::Command>, argv: &[Bytes]) -> CmdResult {
+/// Runs a command that passed its checks, and accounts for it: command
+/// stats, slow log, latency monitor, MONITOR feed.
+/// `slot`: where its stats go (None for an unknown subcommand).
+fn execute(ctx: &mut Ctx, cmd: &'static table::Command, slot: Option<usize>, argv: &[Bytes]) {
+    let started = crate::clock::clock_ticks();
+    let result = (cmd.handler)(ctx, argv);
+    let nanos = crate::clock::nanos_since(started);
+    match (slot, &result) {
+        // An unknown subcommand: Redis rejects it before any call.
+        (None, _) => {}
+        // So are subcommand arity errors.
+        (Some(slot), Err(e)) if crate::stats::is_arity_error(&e.0) => {
+            ctx.store.stats.commands.rejected(slot);
+        }
+        (Some(slot), _) => {
+            ctx.store.stats.total_commands_processed += 1;
+            ctx.store
+                .stats
+                .commands
+                .called(slot, nanos, result.is_err());
+            crate::cmd::slowlog::after_call(ctx, cmd, argv, nanos / 1000);
+        }
+    }
+    if let Err(e) = result {
+        reply_error(ctx, &e);
+    }
+}
+
+fn check_command(
+    ctx: &mut Ctx,
+    cmd: Option<&'static table::Command>,
+    argv: &[Bytes],
+) -> Result<&'static table::Command, CmdError> {
     let Some(cmd) = cmd else {
         return Err(unknown_command(argv));
     };
@@ -446,18 +497,16 @@ fn check_command(ctx: &mut Ctx, cmd: Option<&'static table::Command>, argv: &[By
             ));
         }
     }
-    Ok(())
+    Ok(cmd)
 }
 
 /// Runs a command already checked at queue time (inside EXEC).
 pub fn call_queued(ctx: &mut Ctx, argv: &[Bytes]) {
     let Some(cmd) = table::lookup(&argv[0]) else {
-        ctx.out.error(&unknown_command(argv).0);
+        reply_error(ctx, &unknown_command(argv));
         return;
     };
-    ctx.store.stats.total_commands_processed += 1;
-    if let Err(e) = (cmd.handler)(ctx, argv) {
-        ctx.store.stats.total_error_replies += 1;
-        ctx.out.error(&e.0);
-    }
+    let slot = crate::stats::slot_of(cmd, argv);
+    ctx.client.last_cmd = crate::stats::full_name(cmd, slot);
+    execute(ctx, cmd, slot, argv);
 }

@@ -2,7 +2,6 @@
 //! generic; CLIENT, CONFIG, INFO, COMMAND, TIME, DEBUG, SHUTDOWN, QUIT.
 
 use super::{eq_ic, err, float_arg, int_arg, CmdError, CmdResult, Ctx, SYNTAX};
-use crate::clients::Push;
 use crate::db::Access;
 use crate::types::{sds, Sds, Value};
 use crate::util::glob_match;
@@ -10,7 +9,7 @@ use bytes::Bytes;
 
 pub const REDIS_VERSION: &str = "7.0.15";
 
-fn unknown_sub(argv: &[Bytes]) -> CmdError {
+pub fn unknown_sub(argv: &[Bytes]) -> CmdError {
     err(format!(
         "ERR unknown subcommand '{}'. Try {} HELP.",
         String::from_utf8_lossy(&argv[1]),
@@ -18,7 +17,7 @@ fn unknown_sub(argv: &[Bytes]) -> CmdError {
     ))
 }
 
-fn sub_arity(argv: &[Bytes], sub: &str) -> CmdError {
+pub fn sub_arity(argv: &[Bytes], sub: &str) -> CmdError {
     err(format!(
         "ERR wrong number of arguments for '{}|{}' command",
         String::from_utf8_lossy(&argv[0]).to_ascii_lowercase(),
@@ -147,7 +146,7 @@ pub fn hello(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn check_client_name(name: &[u8]) -> Result<Option<String>, CmdError> {
+pub fn check_client_name(name: &[u8]) -> Result<Option<String>, CmdError> {
     if name.iter().any(|&c| !(b'!'..=b'~').contains(&c)) {
         return Err(err(
             "ERR Client names cannot contain spaces, newlines or special characters.",
@@ -160,156 +159,7 @@ fn check_client_name(name: &[u8]) -> Result<Option<String>, CmdError> {
     })
 }
 
-pub fn client(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
-    match (sub.as_str(), argv.len()) {
-        ("id", 2) => ctx.out.int(ctx.client.id as i64),
-        ("setname", 3) => {
-            ctx.client.name = check_client_name(&argv[2])?;
-            ctx.out.ok();
-        }
-        ("getname", 2) => match &ctx.client.name {
-            Some(n) => ctx.out.bulk(n.as_bytes()),
-            None => ctx.out.null(),
-        },
-        ("list", _) => {
-            crate::server::sync_client_info(ctx.store, ctx.client, ctx.now);
-            let ids: Option<Vec<u64>> = if argv.len() > 3 && eq_ic(&argv[2], "ID") {
-                Some(
-                    argv[3..]
-                        .iter()
-                        .map(|a| int_arg(a).map(|n| n as u64))
-                        .collect::<Result<_, _>>()?,
-                )
-            } else if argv.len() == 4 && eq_ic(&argv[2], "TYPE") {
-                None
-            } else if argv.len() != 2 {
-                return Err(err(SYNTAX));
-            } else {
-                None
-            };
-            let text: String = ctx
-                .store
-                .clients
-                .map
-                .values()
-                .filter(|c| ids.as_ref().is_none_or(|ids| ids.contains(&c.id)))
-                .map(|c| c.line(ctx.now) + "\n")
-                .collect();
-            ctx.out.verbatim(&text);
-        }
-        ("info", 2) => {
-            crate::server::sync_client_info(ctx.store, ctx.client, ctx.now);
-            let line = ctx
-                .store
-                .clients
-                .map
-                .get(&ctx.client.id)
-                .map(|c| c.line(ctx.now) + "\n")
-                .unwrap_or_default();
-            ctx.out.verbatim(&line);
-        }
-        ("kill", n) if n >= 3 => client_kill(ctx, argv)?,
-        ("no-evict", 3) | ("no-touch", 3) => ctx.out.ok(),
-        ("help", 2) => {
-            let lines = [
-                "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
-                "ID",
-                "GETNAME",
-                "SETNAME <name>",
-                "LIST",
-                "INFO",
-                "KILL <ip:port>|<option> <value> [...]",
-                "HELP",
-            ];
-            ctx.out.array(lines.len());
-            for l in lines {
-                ctx.out.simple(l);
-            }
-        }
-        ("id" | "setname" | "getname" | "info" | "no-evict" | "help", _) => {
-            return Err(sub_arity(argv, &sub))
-        }
-        _ => return Err(unknown_sub(argv)),
-    }
-    Ok(())
-}
-
-fn client_kill(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    crate::server::sync_client_info(ctx.store, ctx.client, ctx.now);
-    let me = ctx.client.id;
-    if argv.len() == 3 {
-        let addr = String::from_utf8_lossy(&argv[2]).into_owned();
-        let victim = ctx
-            .store
-            .clients
-            .map
-            .values()
-            .find(|c| c.addr == addr)
-            .map(|c| c.id);
-        let Some(id) = victim else {
-            return Err(err("ERR No such client"));
-        };
-        kill_client(ctx, id);
-        ctx.out.ok();
-        return Ok(());
-    }
-    let (mut id, mut addr, mut laddr, mut skipme) = (None, None, None, true);
-    let mut i = 2;
-    while i + 1 < argv.len() + 1 {
-        if i + 1 >= argv.len() {
-            return Err(err(SYNTAX));
-        }
-        let v = String::from_utf8_lossy(&argv[i + 1]).into_owned();
-        match String::from_utf8_lossy(&argv[i])
-            .to_ascii_lowercase()
-            .as_str()
-        {
-            "id" => {
-                id = Some(
-                    v.parse::<u64>()
-                        .map_err(|_| err("ERR client-id should be greater than 0"))?,
-                )
-            }
-            "addr" => addr = Some(v),
-            "laddr" => laddr = Some(v),
-            "skipme" => {
-                skipme = match v.to_ascii_lowercase().as_str() {
-                    "yes" => true,
-                    "no" => false,
-                    _ => return Err(err(SYNTAX)),
-                }
-            }
-            "type" | "user" | "maxage" => {}
-            _ => return Err(err(SYNTAX)),
-        }
-        i += 2;
-    }
-    let victims: Vec<u64> = ctx
-        .store
-        .clients
-        .map
-        .values()
-        .filter(|c| id.is_none_or(|x| c.id == x))
-        .filter(|c| addr.as_ref().is_none_or(|a| &c.addr == a))
-        .filter(|c| laddr.as_ref().is_none_or(|a| &c.laddr == a))
-        .filter(|c| !(skipme && c.id == me))
-        .map(|c| c.id)
-        .collect();
-    for v in &victims {
-        kill_client(ctx, *v);
-    }
-    ctx.out.int(victims.len() as i64);
-    Ok(())
-}
-
-fn kill_client(ctx: &mut Ctx, id: u64) {
-    if id == ctx.client.id {
-        ctx.client.close_after_reply = true;
-    } else if let Some(c) = ctx.store.clients.map.get(&id) {
-        let _ = c.tx.send(Push::Kill);
-    }
-}
+pub use super::client::client;
 
 pub fn config(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
@@ -352,6 +202,7 @@ pub fn config(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         }
         "resetstat" if argv.len() == 2 => {
             ctx.store.stats = Default::default();
+            crate::stats::reset_net_counters();
             ctx.out.ok();
         }
         "rewrite" if argv.len() == 2 => {

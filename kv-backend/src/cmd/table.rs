@@ -3,7 +3,8 @@
 
 use super::{bitfield, lcs};
 use super::{
-    bitmap, bloom, generic, hash, list, pubsub, server, set, string, tx, zset, CmdResult, Ctx,
+    bitmap, bloom, generic, hash, list, pubsub, server, set, slowlog, string, tx, zset, CmdResult,
+    Ctx,
 };
 use crate::types::HashMap;
 use bytes::Bytes;
@@ -136,6 +137,9 @@ fn build() -> Vec<Command> {
         cmd!("flushdb", -1, WD, 0, 0, 0, "server", generic::flushdb),
         cmd!("flushall", -1, WD, 0, 0, 0, "server", generic::flushall),
         cmd!("swapdb", 3, WDF, 0, 0, 0, "server", generic::swapdb),
+        cmd!("slowlog", -2, 0, 0, 0, 0, "server", slowlog::slowlog),
+        cmd!("latency", -2, 0, 0, 0, 0, "server", slowlog::latency),
+        cmd!("monitor", 1, A, 0, 0, 0, "server", slowlog::monitor),
         // generic
         cmd!("del", -2, WD, 1, -1, 1, "generic", generic::del),
         cmd!("unlink", -2, WDF, 1, -1, 1, "generic", generic::del),
@@ -569,6 +573,18 @@ pub fn all() -> &'static [Command] {
     &table().cmds
 }
 
+/// A command's index in the table: its slot in per-command statistics.
+/// `usize::MAX` for a command that is not in the table.
+pub fn id(c: &Command) -> usize {
+    let base = table().cmds.as_ptr() as usize;
+    let offset = (c as *const Command as usize).wrapping_sub(base) / std::mem::size_of::<Command>();
+    if offset < table().cmds.len() {
+        offset
+    } else {
+        usize::MAX
+    }
+}
+
 /// Case-insensitive lookup without allocating for normal-length names.
 pub fn lookup(name: &[u8]) -> Option<&'static Command> {
     let mut buf = [0u8; 32];
@@ -602,7 +618,11 @@ pub const SUBCOMMANDS: &[&str] = &[
     "client|kill",
     "client|list",
     "client|no-evict",
+    "client|pause",
+    "client|reply",
     "client|setname",
+    "client|unblock",
+    "client|unpause",
     "command|count",
     "command|docs",
     "command|getkeys",
@@ -615,6 +635,12 @@ pub const SUBCOMMANDS: &[&str] = &[
     "config|resetstat",
     "config|rewrite",
     "config|set",
+    "latency|doctor",
+    "latency|help",
+    "latency|histogram",
+    "latency|history",
+    "latency|latest",
+    "latency|reset",
     "memory|usage",
     "object|encoding",
     "object|freq",
@@ -627,4 +653,8 @@ pub const SUBCOMMANDS: &[&str] = &[
     "pubsub|numsub",
     "pubsub|shardchannels",
     "pubsub|shardnumsub",
+    "slowlog|get",
+    "slowlog|help",
+    "slowlog|len",
+    "slowlog|reset",
 ];

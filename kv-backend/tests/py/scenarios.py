@@ -4,6 +4,8 @@ push) run against redis-server and kv-server; the transcripts must match.
 
 usage: scenarios.py REDIS_PORT KV_PORT
 """
+import re
+import socket
 import sys
 import threading
 import time
@@ -200,8 +202,226 @@ def quit_closes(port):
     return out
 
 
+def raw(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return s
+
+
+def resp(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def read_for(s, seconds):
+    """Everything the server sends within `seconds` (b"" if nothing)."""
+    s.settimeout(seconds)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data + b"<closed>"
+            data += chunk
+    except socket.timeout:
+        return data
+
+
+def client_reply_off_skip(port):
+    s = raw(port)
+    s.sendall(resp("CLIENT", "REPLY", "OFF") + resp("SET", "a", "1") + resp("CLIENT", "REPLY", "SKIP")
+              + resp("GET", "a") + resp("CLIENT", "REPLY", "ON") + resp("CLIENT", "REPLY", "SKIP")
+              + resp("GET", "a") + resp("PING") + resp("CLIENT", "REPLY", "SKIP") + resp("CLIENT", "REPLY", "ON")
+              + resp("ECHO", "x"))
+    return read_for(s, 0.5)
+
+
+def elapsed(fn):
+    start = time.time()
+    v = fn()
+    return v, time.time() - start
+
+
+def client_pause(port):
+    a, b = conn(port), conn(port)
+    out = [cmd(a, "SET", "pk", "1"), cmd(a, "CLIENT", "PAUSE", "600", "WRITE")]
+    v, t = elapsed(lambda: cmd(b, "GET", "pk"))
+    out.append((v, t < 0.3))
+    v, t = elapsed(lambda: cmd(b, "SET", "pk", "2"))
+    out.append((v, t > 0.3))
+    # MULTI queues writes only once the pause is over; EXEC of reads runs.
+    out.append(cmd(a, "CLIENT", "PAUSE", "400", "ALL"))
+    v, t = elapsed(lambda: cmd(b, "PING"))
+    out.append((v, t > 0.2))
+    # UNPAUSE lets a held write through at once.
+    out.append(cmd(a, "CLIENT", "PAUSE", "5000", "WRITE"))
+    th, box = in_thread(lambda: elapsed(lambda: cmd(b, "INCR", "pk")))
+    time.sleep(0.3)
+    out.append(cmd(a, "CLIENT", "UNPAUSE"))
+    th.join(10)
+    v, t = box.get("v")
+    out.append((v, t < 2))
+    return out
+
+
+def client_unblock(port):
+    a, b = conn(port), conn(port)
+    cmd(b, "DEL", "uq", "uq2")
+    aid = cmd(a, "CLIENT", "ID")
+    out = [cmd(b, "CLIENT", "UNBLOCK", aid)]
+    th, box = in_thread(lambda: cmd(a, "BLPOP", "uq", "0"))
+    time.sleep(0.3)
+    out.append(cmd(b, "CLIENT", "UNBLOCK", aid, "TIMEOUT"))
+    th.join(10)
+    out.append(box.get("v"))
+    th, box = in_thread(lambda: cmd(a, "BLMOVE", "uq", "uq2", "LEFT", "RIGHT", "0"))
+    time.sleep(0.3)
+    out.append(cmd(b, "CLIENT", "UNBLOCK", aid))
+    th.join(10)
+    out.append(box.get("v"))
+    th, box = in_thread(lambda: cmd(a, "BRPOP", "uq", "0"))
+    time.sleep(0.3)
+    out.append(cmd(b, "CLIENT", "UNBLOCK", aid, "ERROR"))
+    th.join(10)
+    out.append(box.get("v"))
+    out.append(cmd(a, "PING"))
+    return out
+
+
+def slowlog_entries(port):
+    c = conn(port)
+    me = cmd(c, "CLIENT", "INFO").decode().split()[1]
+    out = [cmd(c, "CONFIG", "SET", "slowlog-log-slower-than", "0"), cmd(c, "SLOWLOG", "RESET"),
+           cmd(c, "CLIENT", "SETNAME", "slow")]
+    cmd(c, "RPUSH", "sl", *["a%d" % i for i in range(40)])
+    cmd(c, "SET", "big", "x" * 200)
+    try:
+        cmd(c, "AUTH", "someone", "secret")
+    except redis.RedisError:
+        pass
+    entries = cmd(c, "SLOWLOG", "GET", "5")
+    base = entries[-1][0]
+    for e in entries:
+        out.append((e[0] - base, isinstance(e[1], int), isinstance(e[2], int), e[3], e[4] == me.encode()[5:], e[5]))
+    out.append(cmd(c, "CONFIG", "SET", "slowlog-log-slower-than", "10000"))
+    out.append(cmd(c, "SLOWLOG", "RESET"))
+    return out
+
+
+def monitor_feed(port):
+    b = conn(port)
+    m = conn(port)
+    out = [cmd(m, "MONITOR")]
+    cmd(b, "SET", "mk", "a b\n\"\x01")
+    cmd(b, "GET", "mk")
+    cmd(b, "CONFIG", "GET", "timeout")
+    cmd(b, "SELECT", "2")
+    cmd(b, "PING")
+    for _ in range(4):
+        line = m.read_response().decode()
+        out.append(re.sub(r"^\d+\.\d{6} \[(\d+) 127\.0\.0\.1:\d+\] ", r"[\1] ", line))
+    cmd(b, "SELECT", "0")
+    return out
+
+
+def idle_timeout(port):
+    admin = conn(port)
+    out = [cmd(admin, "CONFIG", "SET", "timeout", "1")]
+    idle = raw(port)
+    sub = conn(port)
+    out.append(cmd(sub, "SUBSCRIBE", "ch"))
+    blocked = conn(port)
+    cmd(admin, "DEL", "tq")
+    th, box = in_thread(lambda: cmd(blocked, "BLPOP", "tq", "0"))
+    time.sleep(3.2)
+    out.append(read_for(idle, 0.2))
+    out.append(cmd(sub, "PING"))
+    # Blocked clients are never idle-closed either.
+    out.append(cmd(conn(port), "RPUSH", "tq", "v"))
+    th.join(10)
+    out.append(box.get("v"))
+    # The admin connection idled too: it is gone as well.
+    try:
+        out.append(cmd(admin, "PING"))
+    except redis.ConnectionError:
+        out.append("admin closed")
+    out.append(cmd(conn(port), "CONFIG", "SET", "timeout", "0"))
+    return out
+
+
+def max_clients(port):
+    admin = conn(port)
+    n = int(re.search(rb"connected_clients:(\d+)", cmd(admin, "INFO", "clients")).group(1))
+    out = [cmd(admin, "CONFIG", "SET", "maxclients", str(n))]
+    extra = raw(port)
+    out.append(read_for(extra, 0.5))
+    out.append(cmd(admin, "CONFIG", "SET", "maxclients", "10000"))
+    rejected = re.search(rb"rejected_connections:(\d+)", cmd(admin, "INFO", "stats")).group(1)
+    out.append(int(rejected) >= 1)
+    return out
+
+
+def command_stats(port):
+    c = conn(port)
+    out = [cmd(c, "CONFIG", "RESETSTAT")]
+    for args in [("SET", "x", "1"), ("SET", "x", "2"), ("GET", "x"), ("GET",), ("LPUSH", "x", "a"),
+                 ("CLIENT", "ID"), ("CLIENT", "LIST", "ID", "x"), ("CLIENT", "NOPE"), ("CLIENT", "ID", "x"),
+                 ("NOSUCHCMD",), ("MULTI",), ("SET", "y", "1"), ("LPUSH", "x", "b"), ("EXEC",),
+                 ("SLOWLOG", "LEN"), ("COMMAND", "COUNT"), ("COMMAND", "INFO", "get")]:
+        r = cmd(c, *args)
+        if isinstance(r, list):  # EXEC: errors inside come back as exception objects
+            r = [("error", str(x)) if isinstance(x, Exception) else x for x in r]
+        out.append(type(r).__name__ if args[0] == "COMMAND" or args == ("CLIENT", "ID") else r)
+    cmd(c, "COMMAND")
+    stats = {}
+    for line in cmd(c, "INFO", "commandstats").decode().splitlines():
+        m = re.match(r"cmdstat_(\S+):calls=(\d+),usec=\d+,usec_per_call=[\d.]+,rejected_calls=(\d+),failed_calls=(\d+)", line)
+        if m:
+            stats[m.group(1)] = tuple(int(x) for x in m.groups()[1:])
+        elif not line.startswith("#"):
+            stats["bad line"] = line
+    out.append(sorted(stats.items()))
+    out.append(cmd(c, "INFO", "errorstats"))
+    st = cmd(c, "INFO", "stats").decode()
+    out.append(re.findall(r"(total_commands_processed|total_error_replies):(\d+)", st))
+    out.append(cmd(c, "CONFIG", "RESETSTAT"))
+    out.append(cmd(c, "INFO", "errorstats"))
+    return out
+
+
+def client_list_flags(port):
+    """CLIENT LIST's flags, cmd, sub and multi for clients in each state."""
+    names = {}
+    for name in ["blocked", "inmulti", "subscriber", "monitor", "noevict", "admin"]:
+        names[name] = conn(port)
+        cmd(names[name], "CLIENT", "SETNAME", name)
+    cmd(names["admin"], "DEL", "fq")
+    th, box = in_thread(lambda: cmd(names["blocked"], "BLPOP", "fq", "0"))
+    cmd(names["inmulti"], "MULTI")
+    cmd(names["inmulti"], "SET", "a", "1")
+    cmd(names["subscriber"], "SUBSCRIBE", "c1", "c2")
+    cmd(names["monitor"], "MONITOR")
+    cmd(names["noevict"], "CLIENT", "NO-EVICT", "on")
+    time.sleep(0.3)
+    out = []
+    listing = cmd(names["admin"], "CLIENT", "LIST").decode()
+    for line in sorted(listing.splitlines()):
+        f = dict(kv.split("=", 1) for kv in line.split(" "))
+        if f["name"] in names:
+            out.append((f["name"], f["flags"], f["cmd"], f["sub"], f["multi"], f["db"]))
+    out.append(sorted(line.split(" name=")[1].split(" ")[0]
+                      for line in cmd(names["admin"], "CLIENT", "LIST", "TYPE", "pubsub").decode().splitlines()))
+    cmd(names["admin"], "RPUSH", "fq", "x")
+    th.join(10)
+    out.append(box.get("v"))
+    return out
+
+
 SCENARIOS = [blocked_client_hangs_up, full_scans, quit_closes, blpop_wakeup, blocked_fifo, blpop_timeout, blmove_and_bzpop, pipeline_after_block,
-             pubsub, resp3_push, watch_other_client, client_kill]
+             pubsub, resp3_push, watch_other_client, client_kill, client_reply_off_skip, client_pause,
+             client_unblock, slowlog_entries, monitor_feed, idle_timeout, max_clients, command_stats, client_list_flags]
 
 
 def keyspace_stats_of_bitfield_and_lcs(port):
