@@ -185,6 +185,10 @@ impl Testbed {
             &kv,
             "--port",
             &port,
+            // Clients reach it through the VIP, from other hosts, without a
+            // password: as with redis-server, that needs protected mode off.
+            "--protected-mode",
+            "no",
             "--save",
             "",
             "--dir",

@@ -280,6 +280,10 @@ fn start_backend(backend: Backend, node: &Node, data: &std::path::Path) -> Spawn
             &workspace_bin("kv-server"),
             "--port",
             &port,
+            // Reached from other namespaces without a password, as redis-server
+            // would be: protected mode must be off.
+            "--protected-mode",
+            "no",
             "--save",
             "",
             "--dir",
