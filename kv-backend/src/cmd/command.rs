@@ -171,19 +171,45 @@ fn containers() -> &'static HashSet<&'static str> {
     })
 }
 
-/// Implemented subcommands' arities, by full name.
-fn subcommand_arities() -> &'static HashMap<&'static str, i64> {
-    static ARITIES: OnceLock<HashMap<&'static str, i64>> = OnceLock::new();
-    ARITIES.get_or_init(|| {
+/// What dispatch needs to know of an implemented subcommand.
+#[derive(Clone, Copy)]
+struct Subcommand {
+    arity: i64,
+    /// Dispatch flags (table::ADMIN, FAST...): a container has none of its own.
+    flags: u32,
+}
+
+/// Implemented subcommands, by full name (`client|kill`).
+fn subcommands() -> &'static HashMap<&'static str, Subcommand> {
+    static SUBS: OnceLock<HashMap<&'static str, Subcommand>> = OnceLock::new();
+    SUBS.get_or_init(|| {
         table::SUBCOMMANDS
             .iter()
             .filter_map(|full| {
                 let (container, _) = full.split_once('|')?;
                 let sub = meta::lookup(container)?.subcommand(full)?;
-                Some((*full, sub.arity()))
+                let info = Subcommand {
+                    arity: sub.arity(),
+                    flags: table::flag_bits(sub.flags()),
+                };
+                Some((*full, info))
             })
             .collect()
     })
+}
+
+/// The implemented subcommand `argv` names, if `name` is a container.
+fn subcommand_of(name: &str, argv: &[Bytes]) -> Option<(String, Subcommand)> {
+    let sub = argv.get(1)?;
+    if !containers().contains(name) {
+        return None;
+    }
+    let full = format!(
+        "{name}|{}",
+        String::from_utf8_lossy(sub).to_ascii_lowercase()
+    );
+    let info = *subcommands().get(full.as_str())?;
+    Some((full, info))
 }
 
 /// Redis checks a subcommand's arity at dispatch, as for any command
@@ -191,17 +217,7 @@ fn subcommand_arities() -> &'static HashMap<&'static str, i64> {
 /// the same for the subcommands it implements. Unknown subcommands are left
 /// to the container's handler.
 pub fn check_subcommand_arity(name: &str, argv: &[Bytes]) -> Result<(), CmdError> {
-    let Some(sub) = argv.get(1) else {
-        return Ok(());
-    };
-    if !containers().contains(name) {
-        return Ok(());
-    }
-    let full = format!(
-        "{name}|{}",
-        String::from_utf8_lossy(sub).to_ascii_lowercase()
-    );
-    let Some(&arity) = subcommand_arities().get(full.as_str()) else {
+    let Some((full, Subcommand { arity, .. })) = subcommand_of(name, argv) else {
         return Ok(());
     };
     let n = argv.len() as i64;
@@ -211,6 +227,15 @@ pub fn check_subcommand_arity(name: &str, argv: &[Bytes]) -> Result<(), CmdError
         )));
     }
     Ok(())
+}
+
+/// The flags that govern this call: the subcommand's for a container
+/// command (CONFIG GET is `admin`, CLIENT ID is not), else the command's.
+pub fn effective_flags(cmd: &table::Command, argv: &[Bytes]) -> u32 {
+    match subcommand_of(cmd.name, argv) {
+        Some((_, sub)) => sub.flags,
+        None => cmd.flags,
+    }
 }
 
 fn all_commands() -> impl Iterator<Item = Described> {

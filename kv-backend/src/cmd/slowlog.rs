@@ -67,9 +67,11 @@ fn redacted(argv: &[Bytes]) -> Option<Vec<Bytes>> {
 /// After a command ran: latency sample, slow log entry, MONITOR lines.
 pub fn after_call(ctx: &mut Ctx, cmd: &table::Command, argv: &[Bytes], usec: u64) {
     let cfg = &ctx.store.config;
+    // Only looked up when needed: this runs after every command.
+    let flags = || super::command::effective_flags(cmd, argv);
     let threshold_ms = cfg.latency_monitor_threshold;
     if threshold_ms > 0 && usec / 1000 >= threshold_ms {
-        let event = if cmd.flags & table::FAST != 0 {
+        let event = if flags() & table::FAST != 0 {
             "fast-command"
         } else {
             "command"
@@ -82,7 +84,7 @@ pub fn after_call(ctx: &mut Ctx, cmd: &table::Command, argv: &[Bytes], usec: u64
         && usec >= slower_than as u64
         && cmd.name != "exec"
         && ctx.client.blocked.is_none();
-    let monitored = !ctx.store.admin.monitors.is_empty() && cmd.flags & table::ADMIN == 0;
+    let monitored = !ctx.store.admin.monitors.is_empty() && flags() & table::ADMIN == 0;
     if !logged && !monitored {
         return;
     }

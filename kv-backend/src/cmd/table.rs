@@ -607,6 +607,13 @@ pub fn flag_names(flags: u32) -> impl Iterator<Item = &'static str> {
         .map(|(_, n)| *n)
 }
 
+/// The dispatch flags named in `names` (names kv-server has no bit for are skipped).
+pub fn flag_bits<'a>(names: impl Iterator<Item = &'a str>) -> u32 {
+    names
+        .filter_map(|n| FLAG_NAMES.iter().find(|(_, name)| *name == n))
+        .fold(0, |acc, (bit, _)| acc | bit)
+}
+
 /// Subcommands of container commands (CLIENT, CONFIG, ...) that kv-server's
 /// handlers implement, as `container|subcommand`. COMMAND LIST/INFO/DOCS
 /// report exactly these; add a line when a handler learns a subcommand.
