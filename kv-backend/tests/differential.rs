@@ -5,17 +5,8 @@ mod common;
 use common::*;
 
 fn run_cases(files: &[&str]) {
-    let redis = redis_server(&[]);
-    let kv = kv_server(&[]);
-    let mut args = vec![redis.port.to_string(), kv.port.to_string()];
-    args.extend(files.iter().map(|f| format!("cases/{f}")));
-    let (ok, out) = python("diff.py", &args);
-    println!("{out}");
-    assert!(ok, "replies differ from redis-server:\n{out}");
-    assert!(
-        out.contains("commands matched"),
-        "diff script did not run: {out}"
-    );
+    let cases: Vec<String> = files.iter().map(|f| format!("cases/{f}")).collect();
+    python_vs_redis("diff.py", &cases, "commands matched");
 }
 
 #[test]
@@ -60,18 +51,7 @@ fn copy_sort_dump_restore_match_redis() {
 
 #[test]
 fn dump_payloads_restore_across_servers() {
-    let redis = redis_server(&[]);
-    let kv = kv_server(&[]);
-    let (ok, out) = python(
-        "dump_cross.py",
-        &[redis.port.to_string(), kv.port.to_string()],
-    );
-    println!("{out}");
-    assert!(ok, "DUMP/RESTORE round trips differ:\n{out}");
-    assert!(
-        out.contains("keys restored identically"),
-        "round-trip script did not run: {out}"
-    );
+    python_vs_redis("dump_cross.py", &[], "keys restored identically");
 }
 
 #[test]
@@ -81,16 +61,5 @@ fn admin_commands_match_redis() {
 
 #[test]
 fn multi_client_behaviour_matches_redis() {
-    let redis = redis_server(&[]);
-    let kv = kv_server(&[]);
-    let (ok, out) = python(
-        "scenarios.py",
-        &[redis.port.to_string(), kv.port.to_string()],
-    );
-    println!("{out}");
-    assert!(ok, "multi-client scenarios differ:\n{out}");
-    assert!(
-        out.contains("scenarios matched"),
-        "scenario script did not run: {out}"
-    );
+    python_vs_redis("scenarios.py", &[], "scenarios matched");
 }

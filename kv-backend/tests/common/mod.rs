@@ -143,6 +143,24 @@ pub fn python(script: &str, args: &[String]) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Runs a tests/py script against a fresh redis-server 7.0.15 and a fresh
+/// kv-server (their ports come first, then `args`). The script must succeed
+/// and print `marker`, its proof that it ran to the end.
+#[allow(dead_code)] // Not every test binary that includes this module uses it.
+pub fn python_vs_redis(script: &str, args: &[String], marker: &str) {
+    let redis = redis_server(&[]);
+    let kv = kv_server(&[]);
+    let mut all = vec![redis.port.to_string(), kv.port.to_string()];
+    all.extend_from_slice(args);
+    let (ok, out) = python(script, &all);
+    println!("{out}");
+    assert!(ok, "{script}: kv-server differs from redis-server:\n{out}");
+    assert!(
+        out.contains(marker),
+        "{script} did not run to the end: {out}"
+    );
+}
+
 /// A RESP reply, as far as the tests need to look at it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Resp {
