@@ -918,14 +918,24 @@ pub fn zscan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let mut items = Vec::new();
     let mut next = 0;
     if let Some(z) = ctx.get_zset(&argv[1], Access::Read)? {
-        let len = z.len();
-        let (window, after) = scan_window(&o, len, z.listpack);
-        if !window.is_empty() {
-            let first = z.list.by_rank(window.start).expect("in range");
-            for (m, s) in z.walk(first, window.len(), false) {
-                if o.pattern.as_ref().is_none_or(|p| glob_match(p, &m, false)) {
-                    items.push(m);
-                    items.push(Sds::from_slice(crate::util::fmt_double(s).as_bytes()));
+        let mut push = |m: &Sds, s: f64| {
+            if o.pattern.as_ref().is_none_or(|p| glob_match(p, m, false)) {
+                items.push(m.clone());
+                items.push(Sds::from_slice(crate::util::fmt_double(s).as_bytes()));
+            }
+        };
+        let (window, after) = scan_window(&o, z.len(), z.listpack);
+        if z.listpack {
+            // A listpack is returned whole, in score order, as Redis does.
+            for (m, s) in z.walk_all() {
+                push(&m, s);
+            }
+        } else {
+            // Map positions only move down when members go, so a count-down
+            // cursor over them never skips a member that stays.
+            for i in window {
+                if let Some((m, s)) = z.list.at_position(i) {
+                    push(m, s);
                 }
             }
         }
