@@ -9,13 +9,15 @@
 //!   node's score, cached so that a failed comparison never touches the
 //!   forward node, and forward link + span. Only moving forward reaches a new
 //!   cache line; records are recycled through per-height free lists.
-//! - Members are stored once, in an insertion-ordered map whose entries hold
-//!   score, node and height. The map removes by swapping the last entry into
-//!   the hole, so an entry's position only ever moves down: ZSCAN's count-down
-//!   cursor over positions cannot skip an entry that stays for the whole scan.
+//! - Members are stored once, in a `Vec` of entries (member, score, node,
+//!   height) found through a hash table of 4-byte positions. Removal swaps
+//!   the last entry into the hole, so an entry's position only ever moves
+//!   down: ZSCAN's count-down cursor over positions cannot skip an entry that
+//!   stays for the whole scan. (An IndexMap would do the same with a stored
+//!   hash per entry and 8-byte positions: ~30 more bytes per member.)
 
-use super::{IndexMap, Sds};
-use indexmap::map::raw_entry_v1::{RawEntryApiV1, RawEntryMut};
+use super::{FastState, Sds};
+use hashbrown::HashTable;
 use std::hash::BuildHasher;
 
 pub type Member = Sds;
@@ -27,9 +29,10 @@ const MAX_LEVEL: usize = 32;
 const NIL: u32 = u32::MAX;
 const HEAD: u32 = 0;
 
-/// What the member map holds for each member.
-#[derive(Clone, Copy, Debug)]
+/// One member with where to find it in the list.
+#[derive(Debug)]
 struct Entry {
+    member: Member,
     score: f64,
     node: NodeId,
     height: u8,
@@ -127,7 +130,11 @@ fn random_level() -> usize {
 
 #[derive(Debug)]
 pub struct SkipList {
-    entries: IndexMap<Member, Entry>,
+    /// Members in insertion order, except that removal swaps the last in.
+    entries: Vec<Entry>,
+    /// Positions in `entries`, hashed by member.
+    index: HashTable<u32>,
+    hasher: FastState,
     arena: Arena,
     /// Levels in use (at least 1).
     level: usize,
@@ -172,7 +179,9 @@ impl SkipList {
             arena.set_level(head, i, 0.0, NIL, 0);
         }
         SkipList {
-            entries: IndexMap::default(),
+            entries: Vec::new(),
+            index: HashTable::new(),
+            hasher: FastState::default(),
             arena,
             level: 1,
             tail: NIL,
@@ -188,13 +197,26 @@ impl SkipList {
         self.entries.is_empty()
     }
 
-    pub fn score_of(&self, member: &[u8]) -> Option<f64> {
-        self.entries.get(member).map(|e| e.score)
+    fn hash(&self, member: &[u8]) -> u64 {
+        self.hasher.hash_one(member)
     }
 
-    /// The member at insertion-ordered position `i` (what SCAN iterates).
+    /// The position of a member in `entries`.
+    fn find(&self, hash: u64, member: &[u8]) -> Option<usize> {
+        let entries = &self.entries;
+        self.index
+            .find(hash, |&i| entries[i as usize].member.as_slice() == member)
+            .map(|&i| i as usize)
+    }
+
+    pub fn score_of(&self, member: &[u8]) -> Option<f64> {
+        let i = self.find(self.hash(member), member)?;
+        Some(self.entries[i].score)
+    }
+
+    /// The member at position `i` (what SCAN iterates).
     pub fn at_position(&self, i: usize) -> Option<(&Member, f64)> {
-        self.entries.get_index(i).map(|(m, e)| (m, e.score))
+        self.entries.get(i).map(|e| (&e.member, e.score))
     }
 
     pub fn score(&self, id: NodeId) -> f64 {
@@ -202,10 +224,7 @@ impl SkipList {
     }
 
     pub fn member(&self, id: NodeId) -> &Member {
-        self.entries
-            .get_index(self.arena.entry(id))
-            .map(|(m, _)| m)
-            .expect("node's entry exists")
+        &self.entries[self.arena.entry(id)].member
     }
 
     /// The next node in ascending order.
@@ -230,60 +249,70 @@ impl SkipList {
 
     /// Sets a member's score, adding the member if absent; true if it was new.
     pub fn set(&mut self, member: &[u8], score: f64) -> bool {
-        let hash = self.entries.hasher().hash_one(member);
-        match self
-            .entries
-            .raw_entry_mut_v1()
-            .from_key_hashed_nocheck(hash, member)
-        {
-            RawEntryMut::Occupied(o) => {
-                let (index, old) = (o.index(), *o.get());
-                if old.score != score {
-                    self.rescore(index, old, member, score);
-                }
-                false
+        let hash = self.hash(member);
+        if let Some(i) = self.find(hash, member) {
+            if self.entries[i].score != score {
+                self.rescore(i, member, score);
             }
-            RawEntryMut::Vacant(v) => {
-                let height = random_level();
-                let node = self.arena.alloc(height, v.index());
-                let entry = Entry {
-                    score,
-                    node,
-                    height: height as u8,
-                };
-                v.insert_hashed_nocheck(hash, Member::from_slice(member), entry);
-                self.link(node, height, score, member);
-                true
-            }
+            return false;
         }
+        let i = self.entries.len();
+        let position = u32::try_from(i).expect("sorted set beyond 2^32 members");
+        let height = random_level();
+        let node = self.arena.alloc(height, i);
+        self.entries.push(Entry {
+            member: Member::from_slice(member),
+            score,
+            node,
+            height: height as u8,
+        });
+        let (entries, hasher) = (&self.entries, &self.hasher);
+        self.index.insert_unique(hash, position, |&j| {
+            hasher.hash_one(entries[j as usize].member.as_slice())
+        });
+        self.link(node, height, score, member);
+        true
     }
 
     /// Removes a member; its score if it was present.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let (index, _, &e) = self.entries.get_full(member)?;
-        let path = self.path_to(e.score, member, e.node);
-        self.unlink(e.node, e.height as usize, &path.update);
-        self.arena.release(e.node, e.height as usize);
-        self.entries.swap_remove_index(index);
-        if let Some((_, moved)) = self.entries.get_index(index) {
-            self.arena.set_entry(moved.node, index);
+        let hash = self.hash(member);
+        let entries = &self.entries;
+        let slot = self
+            .index
+            .find_entry(hash, |&i| entries[i as usize].member.as_slice() == member)
+            .ok()?;
+        let i = slot.remove().0 as usize;
+        let (score, node, height) = {
+            let e = &self.entries[i];
+            (e.score, e.node, e.height as usize)
+        };
+        let path = self.path_to(score, member, node);
+        self.unlink(node, height, &path.update);
+        self.arena.release(node, height);
+        let last = self.entries.len() - 1;
+        if i != last {
+            // The last entry moves into the hole: repoint its slot and node.
+            let moved_hash = self.hash(&self.entries[last].member);
+            if let Some(slot) = self.index.find_mut(moved_hash, |&j| j as usize == last) {
+                *slot = i as u32;
+            }
+            self.arena.set_entry(self.entries[last].node, i);
         }
-        Some(e.score)
+        self.entries.swap_remove(i);
+        Some(score)
     }
 
     /// 0-based rank of a member, if present.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let e = self.entries.get(member)?;
+        let e = &self.entries[self.find(self.hash(member), member)?];
         Some(self.rank_of_node(e.node, e.score, member))
     }
 
     /// 0-based rank of a node handle.
     pub fn rank_of(&self, id: NodeId) -> usize {
-        let (member, e) = self
-            .entries
-            .get_index(self.arena.entry(id))
-            .expect("node's entry exists");
-        self.rank_of_node(id, e.score, member)
+        let e = &self.entries[self.arena.entry(id)];
+        self.rank_of_node(id, e.score, &e.member)
     }
 
     /// The node at 0-based rank `r`.
@@ -466,28 +495,28 @@ impl SkipList {
         self.linked -= 1;
     }
 
-    /// Moves the member at map position `index` from `old.score` to `score`:
+    /// Moves the member at position `i` to `score`:
     /// in place when its neighbours still bracket the new score (Redis'
     /// zslUpdateScore), else unlinked and relinked reusing its record.
-    fn rescore(&mut self, index: usize, old: Entry, member: &[u8], score: f64) {
-        let x = old.node;
-        let height = old.height as usize;
-        let path = self.path_to(old.score, member, x);
+    fn rescore(&mut self, i: usize, member: &[u8], score: f64) {
+        let (old_score, x, height) = {
+            let e = &self.entries[i];
+            (e.score, e.node, e.height as usize)
+        };
+        let path = self.path_to(old_score, member, x);
         let prev = self.arena.backward(x);
         let (next, _) = self.arena.link(x, 0);
         let prev_below = prev == NIL || self.score(prev) < score;
         let next_above = next == NIL || self.arena.forward_score(x, 0) > score;
         if prev_below && next_above {
-            for (i, &u) in path.update.iter().enumerate().take(height) {
-                self.arena.set_forward_score(u, i, score);
+            for (level, &u) in path.update.iter().enumerate().take(height) {
+                self.arena.set_forward_score(u, level, score);
             }
         } else {
             self.unlink(x, height, &path.update);
             self.link(x, height, score, member);
         }
-        if let Some((_, e)) = self.entries.get_index_mut(index) {
-            e.score = score;
-        }
+        self.entries[i].score = score;
     }
 }
 
@@ -542,9 +571,10 @@ mod tests {
             }
         }
         // Map positions and nodes agree.
-        for (pos, (m, e)) in sl.entries.iter().enumerate() {
+        assert_eq!(sl.index.len(), sl.entries.len());
+        for (pos, e) in sl.entries.iter().enumerate() {
             assert_eq!(sl.arena.entry(e.node), pos);
-            assert_eq!(sl.member(e.node), m);
+            assert_eq!(sl.find(sl.hash(&e.member), &e.member), Some(pos));
         }
     }
 
