@@ -249,13 +249,36 @@ impl SkipList {
 
     /// Sets a member's score, adding the member if absent; true if it was new.
     pub fn set(&mut self, member: &[u8], score: f64) -> bool {
+        self.upsert(member, |_| Some(score))
+    }
+
+    /// Looks a member up once: `decide` gets its current score (None if
+    /// absent) and returns the score to give it, or None to leave it as is.
+    /// True if the member was added.
+    pub fn upsert(
+        &mut self,
+        member: &[u8],
+        decide: impl FnOnce(Option<f64>) -> Option<f64>,
+    ) -> bool {
         let hash = self.hash(member);
         if let Some(i) = self.find(hash, member) {
-            if self.entries[i].score != score {
-                self.rescore(i, member, score);
+            let old = self.entries[i].score;
+            match decide(Some(old)) {
+                Some(score) if score != old => self.rescore(i, member, score),
+                _ => {}
             }
             return false;
         }
+        match decide(None) {
+            Some(score) => {
+                self.add(hash, member, score);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn add(&mut self, hash: u64, member: &[u8], score: f64) {
         let i = self.entries.len();
         let position = u32::try_from(i).expect("sorted set beyond 2^32 members");
         let height = random_level();
@@ -271,7 +294,6 @@ impl SkipList {
             hasher.hash_one(entries[j as usize].member.as_slice())
         });
         self.link(node, height, score, member);
-        true
     }
 
     /// Removes a member; its score if it was present.

@@ -103,11 +103,24 @@ impl ZSet {
 
     /// Inserts or moves a member; returns true if it was new.
     pub fn set(&mut self, m: &[u8], score: f64, t: &Thresholds) -> bool {
-        if m.len() > t.zset_max_listpack_value {
-            self.listpack = false;
-        }
-        let added = self.list.set(m, score);
-        if added && self.list.len() > t.zset_max_listpack_entries {
+        self.upsert(m, t, |_| Some(score))
+    }
+
+    /// One lookup for read-modify-write: `decide` gets the member's score
+    /// (None if absent) and returns its new score, or None to leave it.
+    /// Returns true if the member was added.
+    pub fn upsert(
+        &mut self,
+        m: &[u8],
+        t: &Thresholds,
+        decide: impl FnOnce(Option<f64>) -> Option<f64>,
+    ) -> bool {
+        let added = self.list.upsert(m, decide);
+        // As Redis' zsetAdd: only adding a member can outgrow a listpack.
+        if added
+            && (m.len() > t.zset_max_listpack_value
+                || self.list.len() > t.zset_max_listpack_entries)
+        {
             self.listpack = false;
         }
         added
