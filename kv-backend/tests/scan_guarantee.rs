@@ -104,3 +104,44 @@ fn hscan_and_sscan_return_every_element_that_stays() {
         assert!(missing.is_empty(), "{scan} skipped kept fields {missing:?}");
     }
 }
+
+/// ZSCAN over a skiplist-encoded sorted set: members are deleted, added and
+/// re-scored (moving them across the whole order) between calls.
+#[test]
+fn zscan_returns_every_member_that_stays_while_others_move_or_go() {
+    let kv = kv_server(&[]);
+    let mut c = Client::connect(kv.port);
+    let n = 600;
+    for i in 0..n {
+        c.cmd(&[
+            "ZADD",
+            "z",
+            &i.to_string(),
+            &format!("keep:{i}"),
+            &(n - i).to_string(),
+            &format!("doom:{i}"),
+        ]);
+    }
+    assert_eq!(c.cmd(&["OBJECT", "ENCODING", "z"]).as_text(), "skiplist");
+    let seen = scan_while_mutating(&mut c, &["ZSCAN", "z"], |c, step| {
+        for j in [2 * step, 2 * step + 1] {
+            c.cmd(&["ZREM", "z", &format!("doom:{}", j % n)]);
+        }
+        c.cmd(&["ZADD", "z", "-1", &format!("new:{step}")]);
+        // Re-score kept members, from the top of the order to the bottom and back.
+        let kept = format!("keep:{}", (7 * step) % n);
+        c.cmd(&["ZINCRBY", "z", "-100000", &kept]);
+        c.cmd(&[
+            "ZADD",
+            "z",
+            "GT",
+            "100000",
+            &format!("keep:{}", (11 * step) % n),
+        ]);
+    });
+    // Replies alternate member, score.
+    let missing: Vec<usize> = (0..n)
+        .filter(|i| !seen.contains(&format!("keep:{i}")))
+        .collect();
+    assert!(missing.is_empty(), "ZSCAN skipped kept members {missing:?}");
+}

@@ -170,33 +170,37 @@ pub fn zadd(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let (mut added, mut changed) = (0, 0);
     let mut incr_result = None;
     for (p, &score) in pairs.chunks(2).zip(&scores) {
-        let m = &p[1];
-        match z.score(m) {
+        let mut nan = false;
+        let was_added = z.upsert(&p[1], &t, |current| match current {
             Some(cur) => {
                 if nx {
-                    continue;
+                    return None;
                 }
                 let new = if incr { cur + score } else { score };
                 if new.is_nan() {
-                    return Err(err(NAN_SCORE));
+                    nan = true;
+                    return None;
                 }
                 if (gt && new <= cur) || (lt && new >= cur) {
-                    continue;
+                    return None;
                 }
                 incr_result = Some(new);
                 if new != cur {
-                    z.set(m, new, &t);
                     changed += 1;
                 }
+                Some(new)
             }
+            None if xx => None,
             None => {
-                if xx {
-                    continue;
-                }
-                z.set(m, score, &t);
-                added += 1;
                 incr_result = Some(score);
+                Some(score)
             }
+        });
+        if nan {
+            return Err(err(NAN_SCORE));
+        }
+        if was_added {
+            added += 1;
         }
     }
     ctx.delete_if_empty(&argv[1]);
@@ -221,12 +225,15 @@ pub fn zincrby(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
         Value::ZSet(z) => z,
         _ => unreachable!("type checked"),
     };
-    let new = z.score(&argv[3]).unwrap_or(0.0) + delta;
+    let mut new = f64::NAN;
+    z.upsert(&argv[3], &t, |current| {
+        new = current.unwrap_or(0.0) + delta;
+        (!new.is_nan()).then_some(new)
+    });
     if new.is_nan() {
         ctx.delete_if_empty(&argv[1]);
         return Err(err(NAN_SCORE));
     }
-    z.set(&argv[3], new, &t);
     ctx.modified(&argv[1]);
     ctx.out.double(new);
     Ok(())
@@ -918,14 +925,24 @@ pub fn zscan(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     let mut items = Vec::new();
     let mut next = 0;
     if let Some(z) = ctx.get_zset(&argv[1], Access::Read)? {
-        let len = z.len();
-        let (window, after) = scan_window(&o, len, z.listpack);
-        if !window.is_empty() {
-            let first = z.list.by_rank(window.start).expect("in range");
-            for (m, s) in z.walk(first, window.len(), false) {
-                if o.pattern.as_ref().is_none_or(|p| glob_match(p, &m, false)) {
-                    items.push(m);
-                    items.push(Sds::from_slice(crate::util::fmt_double(s).as_bytes()));
+        let mut push = |m: &Sds, s: f64| {
+            if o.pattern.as_ref().is_none_or(|p| glob_match(p, m, false)) {
+                items.push(m.clone());
+                items.push(Sds::from_slice(crate::util::fmt_double(s).as_bytes()));
+            }
+        };
+        let (window, after) = scan_window(&o, z.len(), z.listpack);
+        if z.listpack {
+            // A listpack is returned whole, in score order, as Redis does.
+            for (m, s) in z.walk_all() {
+                push(&m, s);
+            }
+        } else {
+            // Map positions only move down when members go, so a count-down
+            // cursor over them never skips a member that stays.
+            for i in window {
+                if let Some((m, s)) = z.list.at_position(i) {
+                    push(m, s);
                 }
             }
         }

@@ -189,9 +189,9 @@ pub fn write_value(out: &mut Vec<u8>, v: &Value) {
         }
         Value::ZSet(z) => {
             write_len(out, z.len() as u64);
-            for (m, score) in z.dict.iter() {
+            for (m, score) in (0..z.len()).filter_map(|i| z.list.at_position(i)) {
                 write_string(out, m);
-                write_binary_double(out, *score);
+                write_binary_double(out, score);
             }
         }
         Value::Bloom(b) => {

@@ -120,17 +120,7 @@ impl Value {
                 set::Set::Intset(v) => set::Set::Intset(v.clone()),
                 set::Set::Table(t) => set::Set::Table(t.clone()),
             })),
-            Value::ZSet(z) => {
-                let mut copy = zset::ZSet {
-                    dict: z.dict.clone(),
-                    list: skiplist::SkipList::new(),
-                    listpack: z.listpack,
-                };
-                for (member, score) in z.dict.iter() {
-                    copy.list.insert(*score, member.clone());
-                }
-                Value::ZSet(Box::new(copy))
-            }
+            Value::ZSet(z) => Value::ZSet(z.clone()),
             Value::Bloom(b) => Value::Bloom(b.clone()),
         }
     }

@@ -1,12 +1,11 @@
-//! Sorted sets: a member → score map plus a skip list ordered by
-//! (score, member). `listpack` only tracks which encoding Redis would report.
+//! Sorted sets: a member map plus a skip list ordered by (score, member),
+//! both in `SkipList`. `listpack` only tracks which encoding Redis would report.
 
 use super::skiplist::{NodeId, SkipList};
-use super::{HashMap, Sds, Thresholds};
+use super::{Sds, Thresholds};
 
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct ZSet {
-    pub dict: HashMap<Sds, f64>,
     pub list: SkipList,
     pub listpack: bool,
 }
@@ -84,7 +83,6 @@ impl LexBound {
 impl ZSet {
     pub fn new(first_member_len: usize, t: &Thresholds) -> Self {
         ZSet {
-            dict: HashMap::default(),
             list: SkipList::new(),
             listpack: t.zset_max_listpack_entries > 0
                 && first_member_len <= t.zset_max_listpack_value,
@@ -92,55 +90,48 @@ impl ZSet {
     }
 
     pub fn len(&self) -> usize {
-        self.dict.len()
+        self.list.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.dict.is_empty()
+        self.list.is_empty()
     }
 
     pub fn score(&self, m: &[u8]) -> Option<f64> {
-        self.dict.get(m).copied()
+        self.list.score_of(m)
     }
 
     /// Inserts or moves a member; returns true if it was new.
     pub fn set(&mut self, m: &[u8], score: f64, t: &Thresholds) -> bool {
-        if m.len() > t.zset_max_listpack_value {
+        self.upsert(m, t, |_| Some(score))
+    }
+
+    /// One lookup for read-modify-write: `decide` gets the member's score
+    /// (None if absent) and returns its new score, or None to leave it.
+    /// Returns true if the member was added.
+    pub fn upsert(
+        &mut self,
+        m: &[u8],
+        t: &Thresholds,
+        decide: impl FnOnce(Option<f64>) -> Option<f64>,
+    ) -> bool {
+        let added = self.list.upsert(m, decide);
+        // As Redis' zsetAdd: only adding a member can outgrow a listpack.
+        if added
+            && (m.len() > t.zset_max_listpack_value
+                || self.list.len() > t.zset_max_listpack_entries)
+        {
             self.listpack = false;
         }
-        match self.dict.get_mut(m) {
-            Some(old) => {
-                if *old != score {
-                    self.list.delete(*old, m);
-                    self.list.insert(score, Sds::from_slice(m));
-                    *old = score;
-                }
-                false
-            }
-            None => {
-                self.dict.insert(Sds::from_slice(m), score);
-                self.list.insert(score, Sds::from_slice(m));
-                if self.dict.len() > t.zset_max_listpack_entries {
-                    self.listpack = false;
-                }
-                true
-            }
-        }
+        added
     }
 
     pub fn remove(&mut self, m: &[u8]) -> bool {
-        match self.dict.remove(m) {
-            Some(score) => {
-                self.list.delete(score, m);
-                true
-            }
-            None => false,
-        }
+        self.list.remove(m).is_some()
     }
 
     pub fn rank(&self, m: &[u8]) -> Option<usize> {
-        let score = self.score(m)?;
-        self.list.rank(score, m)
+        self.list.rank(m)
     }
 
     /// Node handles in [first, last] rank order, ascending or descending.
@@ -173,8 +164,8 @@ impl ZSet {
 
     /// First and last node inside a score range.
     pub fn score_span(&self, min: ScoreBound, max: ScoreBound) -> Option<(NodeId, NodeId)> {
-        let first = self.list.first_where(|s, _| min.min_ok(s))?;
-        let last = self.list.last_where(|s, _| max.max_ok(s))?;
+        let first = self.list.first_where(|p| min.min_ok(p.score))?;
+        let last = self.list.last_where(|p| max.max_ok(p.score))?;
         if !max.max_ok(self.list.score(first)) || !min.min_ok(self.list.score(last)) {
             return None;
         }
@@ -182,8 +173,8 @@ impl ZSet {
     }
 
     pub fn lex_span(&self, min: &LexBound, max: &LexBound) -> Option<(NodeId, NodeId)> {
-        let first = self.list.first_where(|_, m| min.min_ok(m))?;
-        let last = self.list.last_where(|_, m| max.max_ok(m))?;
+        let first = self.list.first_where(|p| min.min_ok(p.member()))?;
+        let last = self.list.last_where(|p| max.max_ok(p.member()))?;
         if !max.max_ok(self.list.member(first)) || !min.min_ok(self.list.member(last)) {
             return None;
         }
