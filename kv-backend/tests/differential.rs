@@ -80,6 +80,11 @@ fn admin_commands_match_redis() {
 }
 
 #[test]
+fn memory_commands_match_redis() {
+    run_cases(&["memory.txt"]);
+}
+
+#[test]
 fn multi_client_behaviour_matches_redis() {
     let redis = redis_server(&[]);
     let kv = kv_server(&[]);
