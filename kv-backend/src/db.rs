@@ -504,6 +504,24 @@ mod tests {
     }
 
     #[test]
+    fn expiry_is_deferred_while_writes_are_paused() {
+        let mut s = Store::new(Config::default());
+        s.set(0, b"k", Value::string(b"v"), false, 1000);
+        s.set_expire(0, b"k", 1500);
+        s.admin.pause.extend(1000, 3000, false);
+        let far = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        s.active_expire(2000, far);
+        assert!(s.lookup(0, b"k", 2000, Access::Read).is_none());
+        assert!(!s.exists(0, b"k", 2000));
+        assert!(!s.delete(0, b"k", 2000));
+        assert_eq!(s.dbs[0].keys.len(), 1, "still there during the pause");
+        assert_eq!(s.stats.expired_keys, 0);
+        s.active_expire(3000, far);
+        assert!(s.dbs[0].keys.is_empty());
+        assert_eq!(s.stats.expired_keys, 1);
+    }
+
+    #[test]
     fn active_cycle_removes_most_expired_keys() {
         let mut s = Store::new(Config::default());
         for i in 0..1000 {
