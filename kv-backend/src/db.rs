@@ -178,9 +178,13 @@ impl Store {
         }
     }
 
-    /// Deletes the key if its TTL has passed. Returns true if it did.
+    /// Whether the key's TTL has passed. The key is deleted then, except
+    /// while CLIENT PAUSE holds writes: Redis 7.0 defers every deletion
+    /// (lazy and active) until the pause ends, so the key reads as missing
+    /// but still counts in DBSIZE.
     pub fn expire_if_needed(&mut self, db: usize, key: &[u8], now: i64) -> bool {
         match self.dbs[db].expire_at(key) {
+            Some(when) if when <= now && self.admin.pause.is_active(now) => true,
             Some(when) if when <= now => {
                 self.remove(db, key);
                 self.stats.expired_keys += 1;
@@ -199,13 +203,17 @@ impl Store {
         now: i64,
         access: Access,
     ) -> Option<&mut Entry> {
-        self.expire_if_needed(db, key, now);
+        let expired = self.expire_if_needed(db, key, now);
         // Borrow the fields apart so the entry (one hash lookup) and the
         // stats can be used together.
         let Store {
             dbs, stats, config, ..
         } = self;
-        let found = dbs[db].keys.get_mut(key);
+        let found = if expired {
+            None
+        } else {
+            dbs[db].keys.get_mut(key)
+        };
         if access == Access::Read {
             if found.is_some() {
                 stats.keyspace_hits += 1;
@@ -228,8 +236,7 @@ impl Store {
     }
 
     pub fn exists(&mut self, db: usize, key: &[u8], now: i64) -> bool {
-        self.expire_if_needed(db, key, now);
-        self.dbs[db].keys.contains_key(key)
+        !self.expire_if_needed(db, key, now) && self.dbs[db].keys.contains_key(key)
     }
 
     /// Stores a value, replacing any old one. The TTL is cleared unless
@@ -261,7 +268,9 @@ impl Store {
 
     /// DEL semantics: removes a live key and signals. True if it existed.
     pub fn delete(&mut self, db: usize, key: &[u8], now: i64) -> bool {
-        self.expire_if_needed(db, key, now);
+        if self.expire_if_needed(db, key, now) {
+            return false;
+        }
         if self.remove(db, key).is_some() {
             self.signal_modified(db, key);
             true
@@ -334,7 +343,11 @@ impl Store {
 
     /// Redis' active expire cycle for one database: sample 20 volatile keys,
     /// delete the expired ones, repeat while more than 25% were expired.
+    /// Does nothing while CLIENT PAUSE holds writes (as Redis 7.0).
     pub fn active_expire(&mut self, now: i64, deadline: std::time::Instant) {
+        if self.admin.pause.is_active(now) {
+            return;
+        }
         for db in 0..self.dbs.len() {
             loop {
                 let n = self.dbs[db].expires.len().min(20);
@@ -487,6 +500,24 @@ mod tests {
         assert!(s.dirty_cas.is_empty());
         assert!(s.lookup(0, b"k", 1500, Access::Read).is_none());
         assert!(s.dirty_cas.contains(&7));
+        assert_eq!(s.stats.expired_keys, 1);
+    }
+
+    #[test]
+    fn expiry_is_deferred_while_writes_are_paused() {
+        let mut s = Store::new(Config::default());
+        s.set(0, b"k", Value::string(b"v"), false, 1000);
+        s.set_expire(0, b"k", 1500);
+        s.admin.pause.extend(1000, 3000, false);
+        let far = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        s.active_expire(2000, far);
+        assert!(s.lookup(0, b"k", 2000, Access::Read).is_none());
+        assert!(!s.exists(0, b"k", 2000));
+        assert!(!s.delete(0, b"k", 2000));
+        assert_eq!(s.dbs[0].keys.len(), 1, "still there during the pause");
+        assert_eq!(s.stats.expired_keys, 0);
+        s.active_expire(3000, far);
+        assert!(s.dbs[0].keys.is_empty());
         assert_eq!(s.stats.expired_keys, 1);
     }
 

@@ -70,7 +70,7 @@ fn human(bytes: u64) -> String {
     }
 }
 
-fn rss_bytes() -> u64 {
+pub fn rss_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
         .and_then(|s| {

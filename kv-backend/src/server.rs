@@ -388,6 +388,8 @@ impl Conn {
             // CLIENT REPLY OFF / SKIP: the reply is dropped.
             if self.client.reply_off || self.client.skip_this_reply {
                 self.out.buf.truncate(reply_start);
+                let kept = std::mem::take(&mut self.client.pushes_despite_reply_off);
+                self.out.buf.extend_from_slice(&kept);
             }
             self.client.skip_this_reply = std::mem::take(&mut self.client.skip_next_reply);
             if self.client.close_after_reply {

@@ -60,6 +60,11 @@ fn admin_commands_match_redis() {
 }
 
 #[test]
+fn memory_commands_match_redis() {
+    run_cases(&["memory.txt"]);
+}
+
+#[test]
 fn multi_client_behaviour_matches_redis() {
     python_vs_redis("scenarios.py", &[], "scenarios matched");
 }

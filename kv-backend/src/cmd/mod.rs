@@ -13,6 +13,7 @@ pub mod hash;
 pub mod keys;
 pub mod lcs;
 pub mod list;
+pub mod memory;
 pub mod meta;
 pub mod pubsub;
 pub mod server;
@@ -128,6 +129,9 @@ pub struct Client {
     pub skip_this_reply: bool,
     /// CLIENT NO-EVICT (shown as the `e` flag).
     pub no_evict: bool,
+    /// (UN)SUBSCRIBE confirmations written while replies are dropped: Redis
+    /// 7.0 sends them anyway (they are pushes), so they bypass REPLY OFF/SKIP.
+    pub pushes_despite_reply_off: Vec<u8>,
 }
 
 impl Client {
@@ -152,6 +156,7 @@ impl Client {
             skip_next_reply: false,
             skip_this_reply: false,
             no_evict: false,
+            pushes_despite_reply_off: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@ use bytes::Bytes;
 
 fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
     let count = ctx.client.subscriptions() as i64;
+    let start = ctx.out.buf.len();
     ctx.out.push(3);
     ctx.out.bulk(kind);
     match name {
@@ -15,6 +16,13 @@ fn confirm(ctx: &mut Ctx, kind: &[u8], name: Option<&[u8]>) {
         None => ctx.out.null(),
     }
     ctx.out.int(count);
+    let replies_dropped = ctx.client.reply_off || ctx.client.skip_this_reply;
+    if replies_dropped && !ctx.in_exec {
+        let confirmation = ctx.out.buf.split_off(start);
+        ctx.client
+            .pushes_despite_reply_off
+            .extend_from_slice(&confirmation);
+    }
 }
 
 fn me(ctx: &Ctx) -> Subscriber {

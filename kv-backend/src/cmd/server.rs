@@ -384,23 +384,6 @@ pub fn info(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-pub fn memory(ctx: &mut Ctx, argv: &[Bytes]) -> CmdResult {
-    let sub = String::from_utf8_lossy(&argv[1]).to_ascii_lowercase();
-    match sub.as_str() {
-        "usage" if argv.len() >= 3 => {
-            match ctx.lookup(&argv[2], Access::NoTouch) {
-                Some(e) => {
-                    let n = crate::info::estimate_entry_size(&argv[2], &e.val);
-                    ctx.out.int(n as i64)
-                }
-                None => ctx.out.null(),
-            }
-            Ok(())
-        }
-        _ => Err(unknown_sub(argv)),
-    }
-}
-
 pub fn reset(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     super::tx::discard_state(ctx);
     super::pubsub::unsubscribe_all(ctx);

@@ -3,8 +3,8 @@
 
 use super::{bitfield, lcs};
 use super::{
-    bitmap, bloom, generic, hash, list, pubsub, server, set, slowlog, string, tx, zset, CmdResult,
-    Ctx,
+    bitmap, bloom, generic, hash, list, memory, pubsub, server, set, slowlog, string, tx, zset,
+    CmdResult, Ctx,
 };
 use crate::types::HashMap;
 use bytes::Bytes;
@@ -132,7 +132,7 @@ fn build() -> Vec<Command> {
         cmd!("lastsave", 1, C, 0, 0, 0, "server", server::lastsave),
         cmd!("debug", -2, A, 0, 0, 0, "server", server::debug),
         cmd!("shutdown", -1, A, 0, 0, 0, "server", server::shutdown),
-        cmd!("memory", -2, 0, 0, 0, 0, "server", server::memory),
+        cmd!("memory", -2, 0, 0, 0, 0, "server", memory::memory),
         cmd!("dbsize", 1, RF, 0, 0, 0, "server", generic::dbsize),
         cmd!("flushdb", -1, WD, 0, 0, 0, "server", generic::flushdb),
         cmd!("flushall", -1, WD, 0, 0, 0, "server", generic::flushall),
@@ -648,6 +648,11 @@ pub const SUBCOMMANDS: &[&str] = &[
     "latency|history",
     "latency|latest",
     "latency|reset",
+    "memory|doctor",
+    "memory|help",
+    "memory|malloc-stats",
+    "memory|purge",
+    "memory|stats",
     "memory|usage",
     "object|encoding",
     "object|freq",

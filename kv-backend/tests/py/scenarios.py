@@ -449,6 +449,85 @@ def keyspace_stats_of_bitfield_and_lcs(port):
 SCENARIOS.append(keyspace_stats_of_bitfield_and_lcs)
 
 
+def memory_stats_fields(port):
+    """MEMORY STATS: the field names in order, with each value's type (the
+    numbers differ between the servers), in RESP2 and RESP3, with keys in
+    two databases (one `db.N` map each)."""
+    out = []
+    for protocol in (2, 3):
+        c = conn(port, protocol)
+        cmd(c, "FLUSHALL")
+        cmd(c, "SET", "a", "1")
+        cmd(c, "SELECT", "3")
+        cmd(c, "SET", "b", "2", "EX", "100")
+        c.send_command("MEMORY", "STATS")
+        reply = c.read_response()
+        pairs = list(reply.items()) if isinstance(reply, dict) else list(zip(reply[::2], reply[1::2]))
+
+        def kind(v):
+            if isinstance(v, (dict, list)):
+                return memory_stats_shape(v)
+            return type(v).__name__
+
+        def memory_stats_shape(v):
+            items = list(v.items()) if isinstance(v, dict) else list(zip(v[::2], v[1::2]))
+            return [(k, kind(x)) for k, x in items]
+
+        out.append([(k, kind(v)) for k, v in pairs])
+        cmd(c, "FLUSHALL")
+    return out
+
+
+def expiry_waits_for_pause(port):
+    """During CLIENT PAUSE WRITE an expired key reads as missing but is not
+    deleted (DBSIZE, INFO keyspace and expired_keys still count it); it goes
+    once the pause is over."""
+    c = conn(port)
+    cmd(c, "FLUSHALL")
+    cmd(c, "CONFIG", "RESETSTAT")
+    for k in ("k1", "k2", "k3"):
+        cmd(c, "SET", k, "v", "PX", "100")
+    out = [cmd(c, "CLIENT", "PAUSE", "700", "WRITE")]
+    time.sleep(0.3)
+    for args in (["DBSIZE"], ["GET", "k1"], ["TTL", "k1"], ["EXISTS", "k2"], ["TYPE", "k3"], ["DBSIZE"],
+                 ["KEYS", "*"], ["SCAN", "0"]):
+        out.append(cmd(c, *args))
+    stats = cmd(c, "INFO", "stats").decode()
+    out.append([line for line in stats.split("\r\n") if line.startswith("expired_keys")])
+    out.append(cmd(c, "INFO", "keyspace").decode().split("\r\n")[1].split(",")[0])
+    time.sleep(0.8)
+    out.append(cmd(c, "DBSIZE"))
+    return out
+
+
+def pubsub_confirmations_despite_reply_off(port):
+    """CLIENT REPLY OFF/SKIP drops command replies, but (UN)SUBSCRIBE
+    confirmations and messages still arrive, in RESP2 and RESP3."""
+    out = []
+    for hello in (b"", resp("HELLO", "3")):
+        s, p = raw(port), raw(port)
+        if hello:
+            s.sendall(hello)
+            read_for(s, 0.2)
+        s.sendall(resp("CLIENT", "REPLY", "OFF") + resp("SUBSCRIBE", "ch") + resp("PSUBSCRIBE", "c*"))
+        out.append(read_for(s, 0.3))
+        p.sendall(resp("PUBLISH", "ch", "hi"))
+        out.append(read_for(p, 0.2))
+        out.append(read_for(s, 0.3))
+        s.sendall(resp("PING") + resp("UNSUBSCRIBE") + resp("PUNSUBSCRIBE", "c*"))
+        out.append(read_for(s, 0.3))
+        if hello:
+            s.sendall(resp("CLIENT", "REPLY", "ON") + resp("CLIENT", "REPLY", "SKIP") + resp("SUBSCRIBE", "x")
+                      + resp("GET", "a") + resp("UNSUBSCRIBE", "x"))
+            out.append(read_for(s, 0.3))
+        s.close()
+        p.close()
+    return out
+
+
+SCENARIOS += [memory_stats_fields, expiry_waits_for_pause, pubsub_confirmations_despite_reply_off]
+
+
 def main():
     rport, kport = int(sys.argv[1]), int(sys.argv[2])
     bad = 0
