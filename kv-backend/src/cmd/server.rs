@@ -250,6 +250,16 @@ pub fn lastsave(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// ROLE: a standalone server is a master with replication offset 0 and no
+/// replicas (replication comes with a later issue).
+pub fn role(ctx: &mut Ctx, _argv: &[Bytes]) -> CmdResult {
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(0);
+    ctx.out.array(0);
+    Ok(())
+}
+
 /// DEBUG is off by default in Redis 7 (`enable-debug-command no|yes|local`).
 fn debug_allowed(ctx: &Ctx) -> bool {
     match ctx

@@ -130,6 +130,7 @@ fn build() -> Vec<Command> {
         ),
         cmd!("time", 1, C, 0, 0, 0, "server", server::time),
         cmd!("lastsave", 1, C, 0, 0, 0, "server", server::lastsave),
+        cmd!("role", 1, NOSCRIPT | C, 0, 0, 0, "server", server::role),
         cmd!("debug", -2, A, 0, 0, 0, "server", server::debug),
         cmd!("shutdown", -1, A, 0, 0, 0, "server", server::shutdown),
         cmd!("memory", -2, 0, 0, 0, 0, "server", memory::memory),
