@@ -7,7 +7,7 @@
 use super::meta::{self, CommandMeta};
 use super::{err, keys, table, CmdError, CmdResult, Ctx, SYNTAX};
 use crate::frame::Reply;
-use crate::types::{HashMap, HashSet};
+use crate::types::HashMap;
 use crate::util::glob_match;
 use bytes::Bytes;
 use std::sync::OnceLock;
@@ -159,18 +159,6 @@ fn describe_call(argv: &[Bytes]) -> Option<Described> {
     }
 }
 
-/// Commands with implemented subcommands. Built from the table alone, so
-/// that ordinary commands never make the metadata load.
-fn containers() -> &'static HashSet<&'static str> {
-    static CONTAINERS: OnceLock<HashSet<&'static str>> = OnceLock::new();
-    CONTAINERS.get_or_init(|| {
-        table::SUBCOMMANDS
-            .iter()
-            .filter_map(|full| full.split_once('|').map(|(c, _)| c))
-            .collect()
-    })
-}
-
 /// What dispatch needs to know of an implemented subcommand.
 #[derive(Clone, Copy)]
 struct Subcommand {
@@ -198,29 +186,33 @@ fn subcommands() -> &'static HashMap<&'static str, Subcommand> {
     })
 }
 
-/// The implemented subcommand `argv` names, if `name` is a container.
-fn subcommand_of(name: &str, argv: &[Bytes]) -> Option<(String, Subcommand)> {
-    let sub = argv.get(1)?;
-    if !containers().contains(name) {
+/// The implemented subcommand a call names (`slot` as `stats::slot_of`
+/// found it), with its full name. Plain commands never get here far enough
+/// to load the metadata: their full name has no `|`.
+fn subcommand_of(
+    cmd: &'static table::Command,
+    slot: Option<usize>,
+) -> Option<(&'static str, Subcommand)> {
+    let full = crate::stats::full_name(cmd, slot);
+    if full.len() == cmd.name.len() {
         return None;
     }
-    let full = format!(
-        "{name}|{}",
-        String::from_utf8_lossy(sub).to_ascii_lowercase()
-    );
-    let info = *subcommands().get(full.as_str())?;
-    Some((full, info))
+    subcommands().get(full).map(|sub| (full, *sub))
 }
 
 /// Redis checks a subcommand's arity at dispatch, as for any command
 /// (`wrong number of arguments for 'client|kill' command`); kv-server does
 /// the same for the subcommands it implements. Unknown subcommands are left
 /// to the container's handler.
-pub fn check_subcommand_arity(name: &str, argv: &[Bytes]) -> Result<(), CmdError> {
-    let Some((full, Subcommand { arity, .. })) = subcommand_of(name, argv) else {
+pub fn check_subcommand_arity(
+    cmd: &'static table::Command,
+    slot: Option<usize>,
+    argc: usize,
+) -> Result<(), CmdError> {
+    let Some((full, Subcommand { arity, .. })) = subcommand_of(cmd, slot) else {
         return Ok(());
     };
-    let n = argv.len() as i64;
+    let n = argc as i64;
     if (arity > 0 && n != arity) || n < -arity {
         return Err(err(format!(
             "ERR wrong number of arguments for '{full}' command"
@@ -231,8 +223,8 @@ pub fn check_subcommand_arity(name: &str, argv: &[Bytes]) -> Result<(), CmdError
 
 /// The flags that govern this call: the subcommand's for a container
 /// command (CONFIG GET is `admin`, CLIENT ID is not), else the command's.
-pub fn effective_flags(cmd: &table::Command, argv: &[Bytes]) -> u32 {
-    match subcommand_of(cmd.name, argv) {
+pub fn effective_flags(cmd: &'static table::Command, slot: Option<usize>) -> u32 {
+    match subcommand_of(cmd, slot) {
         Some((_, sub)) => sub.flags,
         None => cmd.flags,
     }

@@ -398,19 +398,20 @@ fn unknown_command(argv: &[Bytes]) -> CmdError {
 /// Runs one client request through every check, then the command.
 pub fn dispatch(ctx: &mut Ctx, argv: &[Bytes]) {
     let cmd = table::lookup(&argv[0]);
+    // Where the call's stats go; it also names the subcommand, if any.
+    let slot = cmd.and_then(|c| crate::stats::slot_of(c, argv));
     let in_multi = ctx.client.multi.is_some();
-    match check_command(ctx, cmd, argv) {
+    match check_command(ctx, cmd, slot, argv) {
         Err(e) => {
             if in_multi {
                 ctx.client.multi_error = true;
             }
-            if let Some(slot) = cmd.and_then(|c| crate::stats::slot_of(c, argv)) {
+            if let Some(slot) = slot {
                 ctx.store.stats.commands.rejected(slot);
             }
             reply_error(ctx, &e);
         }
         Ok(cmd) => {
-            let slot = crate::stats::slot_of(cmd, argv);
             ctx.client.last_cmd = crate::stats::full_name(cmd, slot);
             if in_multi
                 && !matches!(
@@ -461,7 +462,7 @@ fn execute(ctx: &mut Ctx, cmd: &'static table::Command, slot: Option<usize>, arg
                 .stats
                 .commands
                 .called(slot, nanos, result.is_err());
-            crate::cmd::slowlog::after_call(ctx, cmd, argv, nanos / 1000);
+            crate::cmd::slowlog::after_call(ctx, cmd, Some(slot), argv, nanos / 1000);
         }
     }
     if let Err(e) = result {
@@ -472,6 +473,7 @@ fn execute(ctx: &mut Ctx, cmd: &'static table::Command, slot: Option<usize>, arg
 fn check_command(
     ctx: &mut Ctx,
     cmd: Option<&'static table::Command>,
+    slot: Option<usize>,
     argv: &[Bytes],
 ) -> Result<&'static table::Command, CmdError> {
     let Some(cmd) = cmd else {
@@ -484,7 +486,7 @@ fn check_command(
             cmd.name
         )));
     }
-    command::check_subcommand_arity(cmd.name, argv)?;
+    command::check_subcommand_arity(cmd, slot, argv.len())?;
     if !ctx.client.authenticated && cmd.flags & table::NO_AUTH == 0 {
         return Err(err("NOAUTH Authentication required."));
     }

@@ -65,10 +65,17 @@ fn redacted(argv: &[Bytes]) -> Option<Vec<Bytes>> {
 }
 
 /// After a command ran: latency sample, slow log entry, MONITOR lines.
-pub fn after_call(ctx: &mut Ctx, cmd: &table::Command, argv: &[Bytes], usec: u64) {
+/// `slot`: the call's stat slot (`stats::slot_of`), which names its subcommand.
+pub fn after_call(
+    ctx: &mut Ctx,
+    cmd: &'static table::Command,
+    slot: Option<usize>,
+    argv: &[Bytes],
+    usec: u64,
+) {
     let cfg = &ctx.store.config;
     // Only looked up when needed: this runs after every command.
-    let flags = || super::command::effective_flags(cmd, argv);
+    let flags = || super::command::effective_flags(cmd, slot);
     let threshold_ms = cfg.latency_monitor_threshold;
     if threshold_ms > 0 && usec / 1000 >= threshold_ms {
         let event = if flags() & table::FAST != 0 {
