@@ -36,6 +36,7 @@
 //! - [`Node`]: commands (`nsenter`, never `ip netns exec`, which hides /sys/fs/bpf), spawned
 //!   servers, code run inside the namespace, interface lookups.
 //! - [`echo`]: the `tb-echo` server and its client side.
+//! - [`servers`]: how a real server runs kv-server.
 
 mod cmd;
 pub mod echo;
@@ -43,6 +44,7 @@ pub mod netns;
 mod node;
 pub mod plan;
 mod process;
+pub mod servers;
 mod topology;
 
 pub use netns::{cleanup_prefix, in_netns, list_namespaces_with_prefix};

@@ -179,21 +179,12 @@ impl Testbed {
     pub fn start_kv(&self, node: &Node) -> Result<testbed::Spawned> {
         let dir = data_dir(node);
         std::fs::create_dir_all(&dir)?;
-        let kv = self.tool("kv-server");
-        let port = REDIS_PORT.to_string();
-        node.spawn(&[
-            &kv,
-            "--port",
-            &port,
-            // Clients reach it through the VIP, from other hosts, without a
-            // password: as with redis-server, that needs protected mode off.
-            "--protected-mode",
-            "no",
-            "--save",
-            "",
-            "--dir",
+        let argv = testbed::servers::kv_server_argv(
+            &self.tool("kv-server"),
+            REDIS_PORT,
             &dir.display().to_string(),
-        ])
+        );
+        node.spawn(&argv.iter().map(String::as_str).collect::<Vec<_>>())
     }
 
     /// Replaces lb1's services with 6379 and 2181 on the VIP, balanced rr

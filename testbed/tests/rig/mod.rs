@@ -276,19 +276,11 @@ fn start_backend(backend: Backend, node: &Node, data: &std::path::Path) -> Spawn
     let dir = dir.display().to_string();
     let server = match backend {
         Backend::Echo => node.spawn(&[ECHO, "--port", &port, "--id", node.name()]),
-        Backend::Redis => node.spawn(&[
-            &workspace_bin("kv-server"),
-            "--port",
-            &port,
-            // Reached from other namespaces without a password, as redis-server
-            // would be: protected mode must be off.
-            "--protected-mode",
-            "no",
-            "--save",
-            "",
-            "--dir",
-            &dir,
-        ]),
+        Backend::Redis => {
+            let argv =
+                testbed::servers::kv_server_argv(&workspace_bin("kv-server"), backend.port(), &dir);
+            node.spawn(&argv.iter().map(String::as_str).collect::<Vec<_>>())
+        }
         Backend::Zk => node.spawn(&[
             &workspace_bin("coord-server"),
             "--port",
