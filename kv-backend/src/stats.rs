@@ -26,78 +26,10 @@ pub fn count_output(n: usize) {
     NET_OUTPUT_BYTES.fetch_add(n as u64, Ordering::Relaxed);
 }
 
-/// Subcommands of Redis' container commands, as Redis names their stats
-/// (`cmdstat_client|id`). The parent of a container never gets a line.
-const CONTAINERS: &[(&str, &[&str])] = &[
-    (
-        "client",
-        &[
-            "caching",
-            "getname",
-            "getredir",
-            "help",
-            "id",
-            "info",
-            "kill",
-            "list",
-            "no-evict",
-            "pause",
-            "reply",
-            "setname",
-            "tracking",
-            "trackinginfo",
-            "unblock",
-            "unpause",
-        ],
-    ),
-    (
-        "command",
-        &[
-            "count",
-            "docs",
-            "getkeys",
-            "getkeysandflags",
-            "help",
-            "info",
-            "list",
-        ],
-    ),
-    ("config", &["get", "help", "resetstat", "rewrite", "set"]),
-    (
-        "latency",
-        &[
-            "doctor",
-            "graph",
-            "help",
-            "histogram",
-            "history",
-            "latest",
-            "reset",
-        ],
-    ),
-    (
-        "memory",
-        &["doctor", "help", "malloc-stats", "purge", "stats", "usage"],
-    ),
-    (
-        "object",
-        &["encoding", "freq", "help", "idletime", "refcount"],
-    ),
-    (
-        "pubsub",
-        &[
-            "channels",
-            "help",
-            "numpat",
-            "numsub",
-            "shardchannels",
-            "shardnumsub",
-        ],
-    ),
-    ("slowlog", &["get", "help", "len", "reset"]),
-];
-
-/// Stat slots: one per command of the table, then one per known subcommand.
+/// Stat slots: one per command of the table, then one per implemented
+/// subcommand (`table::SUBCOMMANDS`), named as Redis names their stats
+/// (`cmdstat_client|id`). A subcommand kv-server lacks gets no slot: like an
+/// unknown subcommand in Redis, it is rejected before any call.
 struct Slots {
     names: Vec<String>,
     /// For each command id: the range of its subcommand slots, if a container.
@@ -110,13 +42,18 @@ fn slots() -> &'static Slots {
         let all = table::all();
         let mut names: Vec<String> = all.iter().map(|c| c.name.to_string()).collect();
         let mut subs = vec![None; all.len()];
-        for (parent, list) in CONTAINERS {
-            let Some(c) = table::lookup(parent.as_bytes()) else {
-                continue;
-            };
+        for c in all {
+            let prefix = format!("{}|", c.name);
             let start = names.len();
-            names.extend(list.iter().map(|s| format!("{parent}|{s}")));
-            subs[table::id(c)] = Some((start, names.len()));
+            names.extend(
+                table::SUBCOMMANDS
+                    .iter()
+                    .filter(|full| full.starts_with(&prefix))
+                    .map(|full| full.to_string()),
+            );
+            if names.len() > start {
+                subs[table::id(c)] = Some((start, names.len()));
+            }
         }
         Slots { names, subs }
     })
